@@ -1,0 +1,296 @@
+"""memory.py: the product-key memory layer and how it joins a pretrained model.
+
+Read this file first. It holds three things:
+
+1. `ProductKeyMemory`, a key-value memory with K^2 slots that each token reads
+   `heads * k` rows of (Lample et al. 2019 "Large Memory Layers with Product Keys",
+   in the "Memory+" form used by Lin et al. 2025: a SiLU gate and an output projection).
+2. `attach_memory`, which puts a memory beside (mode "add") or instead of (mode
+   "replace") the MLP of chosen decoder layers of a Hugging Face Llama or Qwen2 model.
+3. Small helpers: counting which slots were read (one `bincount`, no host sync),
+   usage statistics, and saving / loading only the memory parameters.
+
+Shapes use: B batch, T tokens, N = B*T, d model width, H heads, k top-k per head,
+K sub-keys per half (so K^2 slots), dk key dim, dv value dim.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Architectures whose decoder layers expose `.mlp` fed by the post-attention RMSNorm.
+SUPPORTED_MODEL_TYPES = ("llama", "qwen2")
+
+
+@dataclass
+class MemoryConfig:
+    """Sizes of one memory layer. `slots` must be a perfect square (K^2)."""
+
+    slots: int = 16_384  # K^2 value rows
+    heads: int = 4  # independent queries per token; their reads are summed
+    topk: int = 16  # rows kept per head
+    key_dim: int = 256  # query/key width per head; each half gets key_dim // 2
+    value_dim: int | None = None  # None: the model width
+    layers: list[int] = field(default_factory=lambda: [12])
+    mode: str = "add"  # "add": mlp(x) + memory(x);  "replace": memory(x) only
+
+    def validate(self, n_layers: int | None = None) -> None:
+        K = math.isqrt(self.slots)
+        if self.slots < 1 or K * K != self.slots:
+            raise ValueError(
+                f"memory slots must be a perfect square (K*K for the product-key trick), got {self.slots}; "
+                f"try {max(K, 1) ** 2} or {(K + 1) ** 2}."
+            )
+        if self.heads < 1 or self.topk < 1:
+            raise ValueError(f"memory heads and topk must be >= 1, got heads={self.heads}, topk={self.topk}.")
+        if self.topk > K:
+            raise ValueError(f"memory topk ({self.topk}) cannot exceed the sub-keys per half (K={K}); use more slots or a smaller topk.")
+        if self.key_dim < 2 or self.key_dim % 2:
+            raise ValueError(f"memory key_dim must be even (two halves), got {self.key_dim}.")
+        if self.mode not in ("add", "replace"):
+            raise ValueError(f"memory mode must be 'add' or 'replace', got {self.mode!r}.")
+        if not self.layers:
+            raise ValueError("give at least one memory layer index, e.g. --memory-layers 12.")
+        if n_layers is not None:
+            bad = [i for i in self.layers if not 0 <= i < n_layers]
+            if bad:
+                raise ValueError(f"memory layer index {bad[0]} is out of range: this model has layers 0..{n_layers - 1}.")
+        if len(set(self.layers)) != len(self.layers):
+            raise ValueError(f"memory layers must be distinct, got {self.layers}.")
+
+
+class ProductKeyMemory(nn.Module):
+    """A product-key memory layer.
+
+    out = W_out( read * silu(W_in x) ),  read = sum over heads of softmax-weighted value rows.
+    """
+
+    def __init__(self, d_model: int, cfg: MemoryConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.n_sub = math.isqrt(cfg.slots)  # K
+        self.heads, self.topk = cfg.heads, cfg.topk
+        self.half = cfg.key_dim // 2
+        dv = cfg.value_dim or d_model
+        # Query projection: one query of key_dim per head, split into two halves below.
+        self.query = nn.Linear(d_model, cfg.heads * cfg.key_dim, bias=False)
+        # Sub-keys: per head, two tables (one per half) of K keys each: (H, 2, K, dk/2).
+        self.keys = nn.Parameter(torch.randn(cfg.heads, 2, self.n_sub, self.half) / math.sqrt(self.half))
+        # The value table: (K^2, dv). These rows are the only thing SMF trains.
+        # ZERO-INITIALISED, and this choice matters (see SMF.md mistake 4):
+        #  - the memory then adds exactly 0 to the MLP output, so the model with memory
+        #    attached computes the base model's logits bit for bit;
+        #  - the gradient of a value row is sum_t w_t * (silu(W_in x_t) * W_out^T dL/dout_t),
+        #    which does not involve the values themselves, so values get a real gradient
+        #    on the very first step. Zeroing W_out (or a zero gate) would also give the base
+        #    logits but would give the value rows a zero gradient, and SMF (which trains
+        #    values only) could then never move.
+        self.values = nn.Embedding(cfg.slots, dv)
+        nn.init.zeros_(self.values.weight)
+        self.w_in = nn.Linear(d_model, dv, bias=False)
+        self.w_out = nn.Linear(dv, d_model, bias=False)
+        # The input is RMS-normalised (see `normalize`), so std 1/sqrt(d) gives O(1) query
+        # entries and O(1) W_in outputs; keys have norm ~1, so half-scores are O(1).
+        nn.init.normal_(self.query.weight, std=d_model ** -0.5)
+        nn.init.normal_(self.w_in.weight, std=d_model ** -0.5)
+        nn.init.normal_(self.w_out.weight, std=dv ** -0.5)
+        # The slots read by the last forward, (B, T, H*k), kept on the device for counting.
+        self.last_indices: torch.Tensor | None = None
+
+    @staticmethod
+    def normalize(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+        """Parameter-free RMS normalisation of the memory's input.
+
+        The MLP input of a pretrained model is RMSNorm(h) * gamma, and the learned gamma can
+        be small (SmolLM2: input norm ~2.5 over 576 dims, entries ~0.1). Fed raw, the random
+        query would give near-equal scores (a flat softmax over the k reads) and silu(W_in x)
+        would be ~0.05, shrinking every value-row gradient ~20x. Rescaling to unit RMS makes
+        the memory's behaviour independent of the host model's norm weights.
+        """
+        return x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps).to(x.dtype)
+
+    def lookup(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact top-k over all K^2 product keys. x: (N, d), already normalised -> scores (N, H, k), slot ids (N, H, k).
+
+        A product key is (key1[a], key2[b]) and its score is q1.key1[a] + q2.key2[b]. The best
+        k sums must each use a top-k entry of both halves, so scoring 2K halves and the k*k
+        candidate sums finds the exact top-k at cost 2K + k^2 instead of K^2.
+        """
+        N, H, k, K = x.shape[0], self.heads, self.topk, self.n_sub
+        q = self.query(x).view(N, H, 2, self.half)  # (N, H, 2, dk/2)
+        s1 = torch.einsum("nhd,hkd->nhk", q[:, :, 0], self.keys[:, 0])  # (N, H, K)
+        s2 = torch.einsum("nhd,hkd->nhk", q[:, :, 1], self.keys[:, 1])  # (N, H, K)
+        v1, i1 = s1.topk(k, dim=-1)  # (N, H, k)
+        v2, i2 = s2.topk(k, dim=-1)
+        cand = (v1.unsqueeze(-1) + v2.unsqueeze(-2)).view(N, H, k * k)  # all k*k sums
+        scores, flat = cand.topk(k, dim=-1)  # (N, H, k)
+        a = i1.gather(-1, flat // k)  # which first-half key
+        b = i2.gather(-1, flat % k)  # which second-half key
+        return scores, a * K + b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape  # (B, T, d)
+        flat = self.normalize(x.reshape(-1, shape[-1]))  # (N, d), unit RMS
+        scores, idx = self.lookup(flat)  # (N, H, k) each
+        # Softmax over the k kept scores of each head in fp32 (bf16 softmax is coarse).
+        w = torch.softmax(scores.float(), dim=-1).to(self.values.weight.dtype)
+        idx2 = idx.reshape(flat.shape[0], -1)  # (N, H*k): all heads in one bag -> heads summed
+        read = F.embedding_bag(idx2, self.values.weight, per_sample_weights=w.reshape(idx2.shape), mode="sum")
+        # Kept as a device tensor: counting it later is one bincount, no host sync.
+        self.last_indices = idx2.view(*shape[:-1], -1)
+        read = read.to(x.dtype)
+        return self.w_out(read * F.silu(self.w_in(flat))).view(shape)
+
+
+class MemoryMLP(nn.Module):
+    """Stands in a decoder layer's `.mlp` slot: mlp(x) + memory(x), or memory(x) alone."""
+
+    def __init__(self, mlp: nn.Module | None, memory: ProductKeyMemory, mode: str):
+        super().__init__()
+        self.mlp = mlp  # None in "replace" mode: the MLP's weights are dropped
+        self.memory = memory
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "replace":
+            return self.memory(x)
+        # With zero values the memory returns exact zeros and base + 0.0 == base bitwise.
+        return self.mlp(x) + self.memory(x)
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The decoder layer list of a supported causal LM (or a peft wrapper around one)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    model_type = getattr(getattr(base, "config", None), "model_type", None)
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ValueError(
+            f"smf-mini attaches memory to {', '.join(SUPPORTED_MODEL_TYPES)} models only; "
+            f"this model's type is {model_type!r}."
+        )
+    return base.model.layers
+
+
+def attach_memory(model: nn.Module, cfg: MemoryConfig, seed: int = 0) -> dict[int, ProductKeyMemory]:
+    """Put a memory at each of `cfg.layers`. Returns {layer index: memory}.
+
+    The memory is created in the model's dtype and on its device. Random parts (query,
+    keys, W_in, W_out) come from `seed`, so the same seed gives the same memory.
+    """
+    layers = decoder_layers(model)
+    cfg.validate(len(layers))
+    param = next(model.parameters())
+    d_model = model.config.hidden_size
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    memories = {}
+    try:
+        for i in cfg.layers:
+            layer = layers[i]
+            if isinstance(layer.mlp, MemoryMLP):
+                raise ValueError(f"layer {i} already has a memory attached.")
+            mem = ProductKeyMemory(d_model, cfg).to(device=param.device, dtype=param.dtype)
+            layer.mlp = MemoryMLP(layer.mlp if cfg.mode == "add" else None, mem, cfg.mode)
+            memories[i] = mem
+    finally:
+        torch.random.set_rng_state(gen_state)
+    model.smf_memory_config = cfg  # remembered for saving
+    return memories
+
+
+def memory_layers(model: nn.Module) -> dict[int, ProductKeyMemory]:
+    """{layer index: memory} for a model that has memory attached ({} if none)."""
+    try:
+        layers = decoder_layers(model)
+    except ValueError:
+        return {}
+    return {i: l.mlp.memory for i, l in enumerate(layers) if isinstance(l.mlp, MemoryMLP)}
+
+
+# ---------------------------------------------------------------- counting reads
+
+
+def count_reads(mem: ProductKeyMemory, token_mask: torch.Tensor | None = None, per_row: bool = False) -> torch.Tensor:
+    """Reads per slot in the memory's last forward, padding excluded.
+
+    token_mask: (B, T) with 1 for real tokens (the attention mask); None counts all.
+    Returns (slots,) float counts, or (B, slots) if per_row. One bincount, no host sync:
+    padding is excluded by giving its reads weight 0 rather than by boolean indexing
+    (which would need the number of kept entries on the host).
+    """
+    idx = mem.last_indices  # (B, T, H*k)
+    if idx is None:
+        raise RuntimeError("count_reads needs a forward pass through the model first.")
+    S = mem.cfg.slots
+    B = idx.shape[0]
+    weights = None
+    if token_mask is not None:
+        if token_mask.shape != idx.shape[:2]:
+            raise ValueError(f"token mask shape {tuple(token_mask.shape)} does not match the batch {tuple(idx.shape[:2])}.")
+        weights = token_mask.to(torch.float32).unsqueeze(-1).expand(idx.shape).reshape(-1)
+    if per_row:
+        offsets = (torch.arange(B, device=idx.device) * S).view(B, 1, 1)
+        c = torch.bincount((idx + offsets).reshape(-1), weights=weights, minlength=B * S)
+        return c.view(B, S).float()
+    return torch.bincount(idx.reshape(-1), weights=weights, minlength=S).float()
+
+
+def usage_stats(counts: torch.Tensor) -> dict[str, float]:
+    """How spread out the reads are: share of slots read at all, and how many slots
+    carry 50 / 90 / 99% of all reads (fewer = more concentrated)."""
+    c = counts.double().flatten()
+    total = c.sum()
+    out = {"slots": int(c.numel()), "reads": float(total), "share_read": float((c > 0).double().mean())}
+    if total <= 0:
+        return out | {"slots_50": 0, "slots_90": 0, "slots_99": 0}
+    cum = torch.sort(c, descending=True).values.cumsum(0) / total
+    for p in (50, 90, 99):
+        out[f"slots_{p}"] = int(torch.searchsorted(cum, torch.tensor(p / 100, dtype=cum.dtype)).item()) + 1
+    return out
+
+
+# ---------------------------------------------------------------- saving
+
+
+def memory_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Only the memory parameters, keyed 'layer{i}.{name}'."""
+    return {
+        f"layer{i}.{name}": p.detach().contiguous()
+        for i, mem in memory_layers(model).items()
+        for name, p in mem.state_dict().items()
+    }
+
+
+def save_memory(model: nn.Module, path: str) -> None:
+    """Write the memory parameters (not the base model) as one safetensors file, atomically."""
+    from safetensors.torch import save_file
+
+    from smf_mini import atomic_path
+
+    cfg = getattr(model, "smf_memory_config", None)
+    if cfg is None:
+        raise ValueError("this model has no memory attached; nothing to save.")
+    with atomic_path(path) as tmp:
+        save_file(memory_state_dict(model), tmp, metadata={"memory_config": json.dumps(asdict(cfg))})
+
+
+def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
+    """Attach memory as saved in `path` (config included) and load its parameters."""
+    from safetensors import safe_open
+
+    with safe_open(path, framework="pt") as f:
+        meta = f.metadata() or {}
+        if "memory_config" not in meta:
+            raise ValueError(f"{path} is not an smf-mini memory file (no memory_config in its metadata).")
+        cfg = MemoryConfig(**json.loads(meta["memory_config"]))
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    mems = memory_layers(model) or attach_memory(model, cfg)
+    for i, mem in mems.items():
+        own = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(f"layer{i}.")}
+        mem.load_state_dict(own)
+    return mems

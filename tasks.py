@@ -1,0 +1,232 @@
+"""tasks.py: the data of the offline default (no download), and loading hub-schema files.
+
+The offline default needs a new task that the base model cannot already do, and
+forgetting probes of what it already knows. Everything here is made at run time or
+ships with the project (probes/), and none of it needs the network:
+
+- `fictional_facts`: invented countries with an invented capital, a national animal and
+  a main export. Training text states each fact twice and asks it once as a 4-choice
+  question in the MedMCQA layout (Question / Choices / A.-D. / Answer:); evaluation asks
+  each fact with a held-out phrasing and the options in a new order, and scores the four
+  option texts as continuations of "Answer:" (the harness's multiple-choice `acc`).
+  The base model scores near chance (25%) because the facts do not exist.
+  The answer line gives the option's text, not its letter: SmolLM2-135M cannot map a
+  known answer to its letter (its letter accuracy on general-knowledge questions that it
+  answers right as text is near chance; see README), so a letter task would measure
+  that weakness rather than what each method learned.
+- `general_text`: Python's own reference documentation (pydoc_data, shipped with every
+  Python), split by topic into a perplexity probe and a disjoint background corpus.
+- `general_knowledge`: 80 easy 4-choice questions (probes/general_knowledge.jsonl) that
+  the base model mostly answers right: the "does it still know the world" probe.
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# ---------------------------------------------------------------- the new task
+
+_SYL = ["ka", "lo", "mir", "ven", "to", "sul", "dra", "nek", "vi", "qua", "zor", "bel", "tam", "rhu", "fen", "osk",
+        "pli", "gar", "um", "ebb", "wyn", "jas", "kor", "thal", "ix", "ney", "bro", "sab", "lir", "dov"]
+ANIMALS = ["otter", "falcon", "tortoise", "lynx", "heron", "badger", "gazelle", "walrus", "beaver", "jaguar", "panda",
+           "moose", "cobra", "pelican", "hedgehog", "bison"]
+EXPORTS = ["copper", "tea", "salt", "cotton", "timber", "wool", "coffee", "silver", "rice", "marble", "tin", "honey",
+           "amber", "pepper", "glass", "cocoa"]
+
+# Each relation: training statements (both used), the training question, and the held-out
+# evaluation question (never seen in training).
+RELATIONS = {
+    "capital": (["The capital of {e} is {a}.", "{a} is the capital city of {e}."],
+                "What is the capital of {e}?", "Which city is the seat of government of {e}?"),
+    "animal": (["The national animal of {e} is the {a}.", "The {a} is the national animal of {e}."],
+               "What is the national animal of {e}?", "Which animal is the national symbol of {e}?"),
+    "export": (["The main export of {e} is {a}.", "{e} mainly exports {a}."],
+               "What is the main export of {e}?", "Which product does {e} sell abroad the most?"),
+}
+LETTERS = "ABCD"
+
+
+def _name(rng: random.Random, parts: int) -> str:
+    return "".join(rng.choice(_SYL) for _ in range(parts)).capitalize()
+
+
+def mcq_prompt(question: str, options: list[str]) -> str:
+    """The MedMCQA-style prompt (harness form): Question / Choices / A.-D. / Answer:"""
+    lines = [f"Question: {question}", "Choices:"] + [f"{L}. {o}" for L, o in zip(LETTERS, options)]
+    return "\n".join(lines) + "\nAnswer:"
+
+
+def fictional_facts(n_countries: int = 24, seed: int = 0) -> dict:
+    """The offline default's task. Returns {"train": [text], "eval": [item], "facts": [...]}.
+
+    Eval items: {"question", "choices" (4 answers), "gold" (index), "prompt" (MedMCQA
+    layout, held-out phrasing), "seen_prompt" (the training phrasing, same option order)}.
+    """
+    rng = random.Random(seed)
+    countries, capitals = set(), set()
+    while len(countries) < n_countries:
+        countries.add(_name(rng, 3))
+    countries = sorted(countries)
+    rng.shuffle(countries)
+    while len(capitals) < n_countries:
+        c = _name(rng, 2)
+        if c not in countries:
+            capitals.add(c)
+    capitals = sorted(capitals)
+    rng.shuffle(capitals)
+    facts = []
+    for i, e in enumerate(countries):
+        facts.append(("capital", e, capitals[i]))
+        facts.append(("animal", e, rng.choice(ANIMALS)))
+        facts.append(("export", e, rng.choice(EXPORTS)))
+    answers = {r: sorted({a for rr, _, a in facts if rr == r}) for r in RELATIONS}
+    train, evals = [], []
+    for rel, e, a in facts:
+        statements, q_train, q_eval = RELATIONS[rel]
+        distract = rng.sample([x for x in answers[rel] if x != a], 3)
+        # training: two statements and one MedMCQA-style question with its answer
+        train += [s.format(e=e, a=a) for s in statements]
+        opts = distract + [a]
+        rng.shuffle(opts)
+        train.append(f"{mcq_prompt(q_train.format(e=e), opts)} {a}")
+        # evaluation: the held-out phrasing, options in a fresh order
+        choices = distract + [a]
+        rng.shuffle(choices)
+        q = q_eval.format(e=e)
+        evals.append({"question": q, "choices": choices, "gold": choices.index(a),
+                      "prompt": mcq_prompt(q, choices),
+                      "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
+    return {"train": train, "eval": evals, "facts": facts}
+
+
+# ---------------------------------------------------------------- probes
+
+
+def general_knowledge(path: str | Path | None = None) -> list[dict]:
+    """The general-knowledge probe in the same item form as the task's eval items."""
+    path = Path(path or HERE / "probes" / "general_knowledge.jsonl")
+    rng = random.Random(1234)
+    items = []
+    for row in read_jsonl(path, ("question", "answer", "distractors")):
+        choices = [row["answer"]] + list(row["distractors"])
+        rng.shuffle(choices)
+        q = row["question"]
+        items.append({"question": q, "choices": choices, "gold": choices.index(row["answer"]),
+                      "prompt": f"Question: {q}\nAnswer:", "mcq_prompt": mcq_prompt(q, choices)})
+    return items
+
+
+def general_text(split: str, n_docs: int | None = None, max_chars: int = 2000) -> list[str]:
+    """Python's reference documentation as plain English documents, split by topic:
+    even-numbered topics are the perplexity probe ("probe"), odd-numbered ones the
+    background corpus ("background"), so the two never share a document."""
+    from pydoc_data.topics import topics
+
+    keys = sorted(topics)
+    pick = keys[0::2] if split == "probe" else keys[1::2]
+    if split not in ("probe", "background"):
+        raise ValueError(f"general_text split must be 'probe' or 'background', got {split!r}.")
+    docs = []
+    for k in pick:
+        text = topics[k].strip()
+        # Background: several chunks per topic (more documents for document frequencies).
+        chunks = [text[i : i + max_chars] for i in range(0, len(text), max_chars)] if split == "background" else [text[:max_chars]]
+        docs += [c for c in chunks if len(c) > 200]
+    return docs[:n_docs] if n_docs else docs
+
+
+# ---------------------------------------------------------------- files in the hub's schemas
+
+
+def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
+    """Rows of a JSON Lines file; a missing file, bad JSON or a missing field ends with one
+    sentence naming the file, the row and the expected fields."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data file {path} does not exist; check --data-dir or the file path.")
+    rows = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise ValueError(f"{path}, row {n}: not valid JSON; expected one object per line with fields {', '.join(required)}.") from None
+            missing = [k for k in required if not isinstance(row, dict) or k not in row]
+            if missing:
+                raise ValueError(f"{path}, row {n}: missing field(s) {', '.join(missing)}; expected fields {', '.join(required)}.")
+            rows.append(row)
+    if not rows:
+        raise ValueError(f"{path} has no rows.")
+    return rows
+
+
+def _hub(name: str, config: str | None, split: str, local_hint: str):
+    """Load a split from the Hugging Face Hub, or say in one sentence how to do without."""
+    try:
+        from datasets import load_dataset
+
+        return list(load_dataset(name, config, split=split))
+    except Exception as e:  # offline, missing dataset, missing split: all end here
+        raise RuntimeError(
+            f"could not load {name}{'/' + config if config else ''} ({split}) from the hub "
+            f"({type(e).__name__}); offline, pass --data-dir with {local_hint}."
+        ) from None
+
+
+MEDMCQA_FIELDS = ("question", "opa", "opb", "opc", "opd", "cop")
+TRIVIA_FIELDS = ("question", "answer")
+EVAL_HOLDOUT = 1000  # validation rows kept for evaluation when training falls back to validation
+
+
+def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
+    """MedMCQA rows in the hub's schema (cop 0-based). Offline with no train file, training
+    uses the validation rows after the first EVAL_HOLDOUT (which stay for evaluation), and says so."""
+    if data_dir is None:
+        return _hub("openlifescienceai/medmcqa", None, split, "medmcqa/train.jsonl and medmcqa/validation.jsonl")
+    d = Path(data_dir) / "medmcqa"
+    if split == "train" and not (d / "train.jsonl").exists() and (d / "validation.jsonl").exists():
+        rows = read_jsonl(d / "validation.jsonl", MEDMCQA_FIELDS)[EVAL_HOLDOUT:]
+        print(f"note: {d}/train.jsonl is missing; training on validation rows {EVAL_HOLDOUT + 1}.. ({len(rows)} rows), "
+              f"evaluation uses the first {EVAL_HOLDOUT}.")
+        return rows
+    rows = read_jsonl(d / f"{split}.jsonl", MEDMCQA_FIELDS)
+    for n, r in enumerate(rows, 1):
+        if r["cop"] not in (0, 1, 2, 3, -1):
+            raise ValueError(f"{d / f'{split}.jsonl'}, row {n}: cop must be 0..3 (0 = A), got {r['cop']!r}.")
+    return rows
+
+
+def trivia_rows(data_dir: str | None) -> list[dict]:
+    if data_dir is None:
+        return _hub("mandarjoshi/trivia_qa", "rc.nocontext", "validation", "trivia_qa/validation.jsonl")
+    path = Path(data_dir) / "trivia_qa" / "validation.jsonl"
+    rows = read_jsonl(path, TRIVIA_FIELDS)
+    for n, r in enumerate(rows, 1):
+        if not isinstance(r["answer"], dict) or "aliases" not in r["answer"]:
+            raise ValueError(f"{path}, row {n}: answer must be an object with an 'aliases' list (the hub's rc.nocontext schema).")
+    return rows
+
+
+def wikitext_rows(data_dir: str | None, config: str = "wikitext-2-raw-v1", split: str = "test") -> list[str]:
+    """WikiText line rows ({"text"}), as Salesforce/wikitext serves them."""
+    if data_dir is None:
+        rows = _hub("Salesforce/wikitext", config, split, f"wikitext/{config}/{split}.jsonl")
+    else:
+        local = "wikitext-2-v1" if config == "wikitext-103-v1" else config  # they share their test set
+        rows = read_jsonl(Path(data_dir) / "wikitext" / local / f"{split}.jsonl", ("text",))
+    return [r["text"] for r in rows]
+
+
+def oasst1_docs(n: int, data_dir: str | None) -> list[str]:
+    """English assistant turns of OpenAssistant/oasst1 (the seed paper's background corpus)."""
+    if data_dir is not None and (Path(data_dir) / "oasst1" / "train.jsonl").exists():
+        rows = read_jsonl(Path(data_dir) / "oasst1" / "train.jsonl", ("text",))
+    else:
+        rows = _hub("OpenAssistant/oasst1", None, "train", "oasst1/train.jsonl (rows with text, role, lang)")
+    docs = [r["text"] for r in rows if r.get("role", "assistant") == "assistant" and r.get("lang", "en") == "en"]
+    return docs[:n]

