@@ -339,7 +339,7 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     import tasks as T
 
     items = T.fictional_facts(cfg.get("n_countries") or 24, cfg.get("seed", 0))["eval"][:limit]
-    gk = T.general_knowledge()[:limit]
+    gk = T.general_knowledge(tok)[:limit]
     held = choice_accuracy(model, tok, items)
     seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items])
     g = choice_accuracy(model, tok, gk)

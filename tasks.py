@@ -17,7 +17,8 @@ ships with the project (probes/), and none of it needs the network:
 - `general_text`: Python's own reference documentation (pydoc_data, shipped with every
   Python), split by topic into a perplexity probe and a disjoint background corpus.
 - `general_knowledge`: 80 easy 4-choice questions (probes/general_knowledge.jsonl) that
-  the base model mostly answers right: the "does it still know the world" probe.
+  the base model mostly answers right: the "does it still know the world" probe, asked
+  through the model's chat template.
 """
 from __future__ import annotations
 
@@ -36,15 +37,18 @@ ANIMALS = ["otter", "falcon", "tortoise", "lynx", "heron", "badger", "gazelle", 
 EXPORTS = ["copper", "tea", "salt", "cotton", "timber", "wool", "coffee", "silver", "rice", "marble", "tin", "honey",
            "amber", "pepper", "glass", "cocoa"]
 
-# Each relation: training statements (both used), the training question, and the held-out
-# evaluation question (never seen in training).
+# Each relation: training statements (both used), the training question, and two held-out
+# evaluation questions (never seen in training).
 RELATIONS = {
     "capital": (["The capital of {e} is {a}.", "{a} is the capital city of {e}."],
-                "What is the capital of {e}?", "Which city is the seat of government of {e}?"),
+                "What is the capital of {e}?",
+                ["Which city is the seat of government of {e}?", "In which city does the government of {e} sit?"]),
     "animal": (["The national animal of {e} is the {a}.", "The {a} is the national animal of {e}."],
-               "What is the national animal of {e}?", "Which animal is the national symbol of {e}?"),
+               "What is the national animal of {e}?",
+               ["Which animal is the national symbol of {e}?", "Which creature does {e} have as its emblem?"]),
     "export": (["The main export of {e} is {a}.", "{e} mainly exports {a}."],
-               "What is the main export of {e}?", "Which product does {e} sell abroad the most?"),
+               "What is the main export of {e}?",
+               ["Which product does {e} sell abroad the most?", "What does {e} ship to other countries more than anything else?"]),
 }
 LETTERS = "ABCD"
 
@@ -65,6 +69,8 @@ def fictional_facts(n_countries: int = 24, seed: int = 0) -> dict:
     Eval items: {"question", "choices" (4 answers), "gold" (index), "prompt" (MedMCQA
     layout, held-out phrasing), "seen_prompt" (the training phrasing, same option order)}.
     """
+    if n_countries < 4:
+        raise ValueError(f"the fictional task needs at least 4 countries (3 distractors per question), got {n_countries}.")
     rng = random.Random(seed)
     countries, capitals = set(), set()
     while len(countries) < n_countries:
@@ -77,11 +83,12 @@ def fictional_facts(n_countries: int = 24, seed: int = 0) -> dict:
             capitals.add(c)
     capitals = sorted(capitals)
     rng.shuffle(capitals)
+    animals, exports = rng.sample(ANIMALS, len(ANIMALS)), rng.sample(EXPORTS, len(EXPORTS))
     facts = []
-    for i, e in enumerate(countries):
+    for i, e in enumerate(countries):  # answers cycle through shuffled lists: all distinct up to 16 countries
         facts.append(("capital", e, capitals[i]))
-        facts.append(("animal", e, rng.choice(ANIMALS)))
-        facts.append(("export", e, rng.choice(EXPORTS)))
+        facts.append(("animal", e, animals[i % len(animals)]))
+        facts.append(("export", e, exports[i % len(exports)]))
     answers = {r: sorted({a for rr, _, a in facts if rr == r}) for r in RELATIONS}
     train, evals = [], []
     for rel, e, a in facts:
@@ -92,21 +99,31 @@ def fictional_facts(n_countries: int = 24, seed: int = 0) -> dict:
         opts = distract + [a]
         rng.shuffle(opts)
         train.append(f"{mcq_prompt(q_train.format(e=e), opts)} {a}")
-        # evaluation: the held-out phrasing, options in a fresh order
-        choices = distract + [a]
-        rng.shuffle(choices)
-        q = q_eval.format(e=e)
-        evals.append({"question": q, "choices": choices, "gold": choices.index(a),
-                      "prompt": mcq_prompt(q, choices),
-                      "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
+        # evaluation: each held-out phrasing, options in a fresh order
+        for qe in q_eval:
+            choices = distract + [a]
+            rng.shuffle(choices)
+            q = qe.format(e=e)
+            evals.append({"question": q, "choices": choices, "gold": choices.index(a),
+                          "prompt": mcq_prompt(q, choices),
+                          "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
     return {"train": train, "eval": evals, "facts": facts}
 
 
 # ---------------------------------------------------------------- probes
 
 
-def general_knowledge(path: str | Path | None = None) -> list[dict]:
-    """The general-knowledge probe in the same item form as the task's eval items."""
+def general_knowledge(tok=None, path: str | Path | None = None) -> list[dict]:
+    """The general-knowledge probe in the same item form as the task's eval items.
+
+    The question is asked through the model's own chat template (its native way of being
+    asked things) and the assistant's reply starts 'The answer is'; the four choices are
+    scored as its continuation. This keeps the probe's format apart from the task's
+    'Question: / Choices: / Answer:' layout, so that a method cannot look better or worse on
+    it merely by learning (or unlearning) that layout: measured on full finetuning, the
+    plain 'Question: ...\nAnswer:' form went UP after training on the task's layout.
+    Without a tokenizer (or without a chat template) the plain form is used.
+    """
     path = Path(path or HERE / "probes" / "general_knowledge.jsonl")
     rng = random.Random(1234)
     items = []
@@ -114,8 +131,12 @@ def general_knowledge(path: str | Path | None = None) -> list[dict]:
         choices = [row["answer"]] + list(row["distractors"])
         rng.shuffle(choices)
         q = row["question"]
+        if tok is not None and getattr(tok, "chat_template", None):
+            prompt = tok.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True, tokenize=False) + "The answer is"
+        else:
+            prompt = f"Question: {q}\nAnswer:"
         items.append({"question": q, "choices": choices, "gold": choices.index(row["answer"]),
-                      "prompt": f"Question: {q}\nAnswer:", "mcq_prompt": mcq_prompt(q, choices)})
+                      "prompt": prompt, "mcq_prompt": mcq_prompt(q, choices)})
     return items
 
 

@@ -1,0 +1,198 @@
+"""train.py: presets, flags, errors, each method on a tiny model, LoRA counts, resume."""
+import json
+
+import pytest
+import torch
+
+import smf_mini as S
+import train
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A tiny random Llama saved as a local model folder, with the offline model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    d = tmp_path_factory.mktemp("tiny-llama")
+    tok = AutoTokenizer.from_pretrained(S.offline_model_dir())
+    model = S.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                num_attention_heads=2, num_key_value_heads=1, num_hidden_layers=3)
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return str(d)
+
+
+def run(tmp_path, *flags):
+    return train.main(["--runs-dir", str(tmp_path), *flags])
+
+
+def small(tiny_dir, method, steps=6, extra=()):
+    return ["--method", method, "--model", tiny_dir, "--n-countries", "4", "--batch-size", "36", "--steps", str(steps),
+            "--memory-layers", "1", "--memory-slots", "256", "--memory-topk", "8", "--memory-key-dim", "32",
+            "--top-t", "64", "--background-docs", "8", "--warmup", "1", "--no-eval", "--save-every", "2", *extra]
+
+
+def test_presets_resolve_and_flags_override():
+    p = train.build_parser()
+    cfg = train.resolve_config(p.parse_args([]))
+    assert cfg["method"] == "smf" and cfg["preset"] == "tiny" and cfg["model"] == S.OFFLINE_MODEL
+    assert cfg["lr"] == train.PRESETS["tiny"]["smf_lr"]
+    paper = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "lora"]))
+    assert paper["model"] == "Qwen/Qwen2.5-0.5B-Instruct" and paper["memory_layers"] == [6, 12, 18]
+    assert paper["lr"] == 2e-4 and paper["lora_r"] == 16 and paper["top_t"] == 512
+    over = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "full", "--lr", "1e-3", "--top-t", "7",
+                                              "--memory-layers", "1,2", "--no-bf16"]))
+    assert over["lr"] == 1e-3 and over["full_lr"] == 1e-3 and over["top_t"] == 7 and over["memory_layers"] == [1, 2]
+    assert over["bf16"] is False
+
+
+def test_help_shows_defaults(capsys):
+    with pytest.raises(SystemExit):
+        train.build_parser().parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert "--top-t" in out and "[500 / 512]" in out.replace("\n", " ").replace("  ", " ") or "500 / 512" in out
+
+
+@pytest.mark.parametrize("flags,msg", [
+    (["--rule", "bm25"], "--rule must be one of"),
+    (["--memory-layers", "a,b"], "comma-separated integers"),
+    (["--top-t", "0"], "--top-t must be at least 1"),
+    (["--steps", "0"], "--steps must be at least 1"),
+])
+def test_bad_flags_give_one_clear_error(flags, msg):
+    with pytest.raises(SystemExit, match=msg):
+        train.resolve_config(train.build_parser().parse_args(flags))
+
+
+def test_bad_data_file_errors(tmp_path):
+    import tasks as T
+
+    f = tmp_path / "medmcqa" / "validation.jsonl"
+    f.parent.mkdir()
+    f.write_text('{"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 1}\n{"question": "q2"}\n')
+    with pytest.raises(ValueError, match=r"validation.jsonl, row 2: missing field\(s\) opa"):
+        T.medmcqa_rows(str(tmp_path), "validation")
+    f.write_text("not json\n")
+    with pytest.raises(ValueError, match="row 1: not valid JSON"):
+        T.medmcqa_rows(str(tmp_path), "validation")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        T.trivia_rows(str(tmp_path))
+
+
+def test_memory_layer_out_of_range(tmp_path, tiny_dir):
+    with pytest.raises(ValueError, match="out of range"):
+        run(tmp_path, *small(tiny_dir, "smf", extra=["--memory-layers", "7"]))
+
+
+@pytest.mark.parametrize("method", ["smf", "lora", "full"])
+def test_each_method_lowers_loss_on_repeated_batch(tmp_path, tiny_dir, method):
+    lr = {"smf": ["--lr", "2000", "--smf-optimizer", "sgd"], "lora": ["--lr", "5e-3"], "full": ["--lr", "3e-3"]}[method]
+    assert run(tmp_path, *small(tiny_dir, method, extra=lr)) == 0
+    d = tmp_path / f"tiny-{method}"
+    log = [json.loads(l) for l in (d / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 6 and log[-1]["loss"] < log[0]["loss"]
+    assert not (tmp_path / f"tiny-{method}.partial").exists()
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["method"] == method
+    ckpt = {"smf": "memory.safetensors", "lora": "adapter", "full": "model"}[method]
+    assert (d / ckpt).exists()
+
+
+def lora_count(shapes, r):
+    return sum(r * (i + o) for i, o in shapes)
+
+
+def qwen_shapes(cfg):
+    d, f, L = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    kv = cfg.num_key_value_heads * (d // cfg.num_attention_heads)
+    return [(d, d), (d, kv), (d, kv), (d, d), (d, f), (d, f), (f, d)] * L
+
+
+def test_lora_trains_only_adapters_and_count_matches_formula():
+    from peft import LoraConfig, get_peft_model
+
+    model = S.tiny_random_model("qwen2")
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    pm = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=targets, task_type="CAUSAL_LM"))
+    trainable = {n: p.numel() for n, p in pm.named_parameters() if p.requires_grad}
+    assert all("lora_" in n for n in trainable)
+    assert sum(trainable.values()) == lora_count(qwen_shapes(model.config), 4)
+
+
+def test_lora_count_on_qwen25_05b_shapes_without_weights():
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    # Qwen2.5-0.5B-Instruct's published shapes (config only, no download, no weights)
+    cfg = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                      num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True)
+    assert lora_count(qwen_shapes(cfg), 16) == 8_798_208
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(cfg)
+    pm = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], task_type="CAUSAL_LM"))
+    assert sum(p.numel() for p in pm.parameters() if p.requires_grad) == 8_798_208
+
+
+def test_full_trains_all_parameters(tiny_dir):
+    model, tok = S.load_model(tiny_dir)
+    cfg = train.resolve_config(train.build_parser().parse_args(["--method", "full"]))
+    model, opt, _ = train.setup_method(model, tok, cfg, torch.device("cpu"), progress=False)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("method", ["smf", "lora"])
+def test_resume_gives_same_weights(tmp_path, tiny_dir, method, monkeypatch):
+    flags = small(tiny_dir, method, steps=6, extra=["--lr", "1000" if method == "smf" else "5e-3", "--smf-optimizer", "adamw", "--lr", "0.05" if method == "smf" else "5e-3"])
+    assert run(tmp_path / "a", *flags) == 0
+    # interrupt the second run after step 4 (a checkpoint was saved at step 4)
+    real = train.lr_at
+    calls = {"n": 0}
+
+    def boom(step, total, cfg):
+        if step == 4:
+            raise KeyboardInterrupt
+        return real(step, total, cfg)
+
+    monkeypatch.setattr(train, "lr_at", boom)
+    assert run(tmp_path / "b", *flags) == 130
+    assert (tmp_path / "b" / f"tiny-{method}.partial" / "state.pt").exists()
+    monkeypatch.setattr(train, "lr_at", real)
+    assert run(tmp_path / "b", *flags, "--resume") == 0
+    a = (tmp_path / "a" / f"tiny-{method}")
+    b = (tmp_path / "b" / f"tiny-{method}")
+    la = [json.loads(l)["loss"] for l in (a / "log.jsonl").read_text().splitlines()]
+    lb = [json.loads(l)["loss"] for l in (b / "log.jsonl").read_text().splitlines()]
+    assert la == lb
+    from safetensors.torch import load_file
+
+    fa = a / ("memory.safetensors" if method == "smf" else "adapter/adapter_model.safetensors")
+    fb = b / ("memory.safetensors" if method == "smf" else "adapter/adapter_model.safetensors")
+    A, B = load_file(fa), load_file(fb)
+    assert A.keys() == B.keys() and all(torch.equal(A[k], B[k]) for k in A)
+
+
+def test_finished_run_is_not_overwritten_without_flag(tmp_path, tiny_dir):
+    flags = small(tiny_dir, "full", steps=2, extra=["--lr", "1e-3"])
+    assert run(tmp_path, *flags) == 0
+    with pytest.raises(SystemExit, match="already holds a finished run"):
+        run(tmp_path, *flags)
+    assert run(tmp_path, *flags, "--overwrite") == 0
+
+
+def test_nonfinite_loss_stops_and_keeps_checkpoint(tmp_path, tiny_dir, capsys):
+    flags = small(tiny_dir, "full", steps=6, extra=["--lr", "1e30", "--clip", "0"])
+    rc = run(tmp_path, *flags)
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "lower the learning rate" in err
+    assert (tmp_path / "tiny-full.partial").exists() and not (tmp_path / "tiny-full").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["smf", "lora", "full"])
+def test_offline_model_each_method_few_steps(tmp_path, method):
+    flags = ["--method", method, "--steps", "3", "--n-countries", "4", "--batch-size", "4", "--background-docs", "8",
+             "--no-eval", "--save-every", "100"]
+    assert run(tmp_path, *flags) == 0
+    log = [json.loads(l) for l in (tmp_path / f"tiny-{method}" / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 3 and all(torch.isfinite(torch.tensor(r["loss"])) for r in log)
