@@ -78,12 +78,65 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
     return out
 
 
-def choice_accuracy(model, tok, items: list[dict], batch_size: int = 32) -> dict:
+def _cache_kwarg(body) -> str:
+    """transformers renamed `past_key_values` to `cache` in 5.x; use whichever this version takes."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(type(body).forward).parameters else "past_key_values"
+
+
+@torch.no_grad()
+def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[str]], batch_size: int = 8, mean: bool = False) -> list[list[float]]:
+    """log p(choice | prompt) for every choice of every prompt, running each prompt once.
+
+    The prompts of a batch are left-padded and run with the KV cache on; the cache is then
+    repeated once per choice and only the (short) choices are run on top of it. With four
+    choices of a few tokens after a 50-token prompt this is ~4x less work than scoring each
+    (prompt, choice) pair separately, with the same result (a test checks it against
+    `continuation_logprobs`). Left padding shifts every position of a row by the same
+    amount, which rotary position embeddings do not see.
+    """
+    dev = _device(model)
+    body, head = _body_and_head(model)
+    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    out: list[list[float]] = []
+    for s in range(0, len(prompts), batch_size):
+        P = [bos + tok(p, add_special_tokens=False)["input_ids"] for p in prompts[s : s + batch_size]]
+        C = choices[s : s + batch_size]
+        n = len(C[0])
+        if any(len(c) != n for c in C):
+            raise ValueError("shared_prompt_logprobs needs the same number of choices for every prompt.")
+        Lp = max(map(len, P))
+        ids = torch.tensor([[pad] * (Lp - len(p)) + p for p in P], device=dev)
+        att = torch.tensor([[0] * (Lp - len(p)) + [1] * len(p) for p in P], device=dev)
+        res = body(input_ids=ids, attention_mask=att, use_cache=True)
+        first = torch.log_softmax(head(res.last_hidden_state[:, -1]).float(), -1)  # (B, V): each choice's first token
+        cache = res.past_key_values
+        cache.batch_repeat_interleave(n)
+        X = [tok(" " + c, add_special_tokens=False)["input_ids"] for cs in C for c in cs]
+        Lx = max(map(len, X))
+        xids = torch.tensor([x + [pad] * (Lx - len(x)) for x in X], device=dev)
+        xatt = torch.tensor([[1] * len(x) + [0] * (Lx - len(x)) for x in X], device=dev)
+        lp = first.repeat_interleave(n, 0).gather(1, xids[:, :1]).squeeze(1)
+        if Lx > 1:
+            kw = {_cache_kwarg(body): cache}
+            h = body(input_ids=xids[:, :-1], attention_mask=torch.cat([att.repeat_interleave(n, 0), xatt[:, :-1]], 1),
+                     use_cache=True, **kw).last_hidden_state  # (B*n, Lx-1, d)
+            later = torch.log_softmax(head(h).float(), -1).gather(-1, xids[:, 1:].unsqueeze(-1)).squeeze(-1)
+            lp = lp + (later * xatt[:, 1:]).sum(1)
+        if mean:
+            lp = lp / xatt.sum(1)
+        lp = lp.double().cpu().view(len(P), n)
+        out += lp.tolist()
+    return out
+
+
+def choice_accuracy(model, tok, items: list[dict], batch_size: int = 8) -> dict:
     """Cloze-style multiple choice: each item's prompt followed by ' ' + choice; the choice
     with the highest summed log-likelihood wins (the harness's `acc`). Also returns the
     mean negative log-likelihood of the correct answer (a finer, continuous signal)."""
-    pairs = [(it["prompt"], " " + c) for it in items for c in it["choices"]]
-    lp = continuation_logprobs(model, tok, pairs, batch_size)
+    lp = [x for row in shared_prompt_logprobs(model, tok, [it["prompt"] for it in items], [it["choices"] for it in items], batch_size) for x in row]
     correct, nll, pos = 0, 0.0, 0
     for it in items:
         scores = lp[pos : pos + len(it["choices"])]

@@ -52,11 +52,11 @@ METHODS = ("smf", "lora", "full", "retrofit")
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(
-        model=S.OFFLINE_MODEL, task="fictional", n_countries=24, background="pydoc", background_docs=64,
+        model=S.OFFLINE_MODEL, task="fictional", n_countries=12, background="pydoc", background_docs=64,
         background_max_length=128, memory_layers=[12, 20], memory_slots=16_384, memory_heads=4, memory_topk=16,
         memory_key_dim=256, memory_mode="add", top_t=500, rule="tfidf", smf_optimizer="adamw", smf_lr=0.05,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
-        steps=40, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="all",
+        steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="all",
         bf16=False, eval_limit=None, seed=0, save_every=10,
     ),
     "paper": dict(
