@@ -112,7 +112,7 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
         att = torch.tensor([[0] * (Lp - len(p)) + [1] * len(p) for p in P], device=dev)
         res = body(input_ids=ids, attention_mask=att, use_cache=True)
         first = torch.log_softmax(head(res.last_hidden_state[:, -1]).float(), -1)  # (B, V): each choice's first token
-        cache = res.past_key_values
+        cache = res["cache"] if "cache" in res else res["past_key_values"]  # renamed in transformers 5.x
         cache.batch_repeat_interleave(n)
         X = [tok(" " + c, add_special_tokens=False)["input_ids"] for cs in C for c in cs]
         Lx = max(map(len, X))
