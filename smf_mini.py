@@ -137,8 +137,8 @@ class SparseValueUpdate:
     Use once per optimizer step, after all micro-batches' backward passes:
         upd.observe(attention_mask)   # after each micro-batch forward: count its reads
         ...backward...
-        upd.select()                  # rank, keep top-t per layer, zero all other gradients
-        (clip gradients)
+        upd.select()                  # rank, keep top-t per layer, keep only their gradients
+        upd.clip_grad_norm_(1.0)      # optional: clip over the selected rows
         upd.step()                    # move the selected rows only; reset counts
 
     optimizer "sgd": row -= lr * grad. "adamw": Adam moments per row; a row not selected
@@ -171,6 +171,7 @@ class SparseValueUpdate:
             mem.values.weight.requires_grad_(True)
         self.counts = {i: torch.zeros(m.cfg.slots, device=m.values.weight.device) for i, m in self.mems.items()}
         self.selected: dict[int, torch.Tensor] = {}
+        self.grads: dict[int, torch.Tensor | None] = {}
         self.state: dict[int, dict[str, torch.Tensor]] = {}
         if optimizer == "adamw":
             for i, m in self.mems.items():
@@ -187,17 +188,28 @@ class SparseValueUpdate:
             self.counts[i] += count_reads(mem, token_mask)
 
     def select(self) -> dict[int, torch.Tensor]:
-        """Rank once for the whole optimizer step and zero the gradient of every other row."""
-        self.selected = {}
+        """Rank once for the whole optimizer step and keep only the selected rows' gradients.
+
+        The gradients of the selected rows are copied out ((t, dv) per layer) and the dense
+        gradient table is dropped, so that clipping and the update cost O(t) rows, not O(slots).
+        """
+        self.selected, self.grads = {}, {}
         for i, mem in self.mems.items():
             rows = select_rows(self.counts[i], self.t, self.rule, self.background, i, self.generator)
             self.selected[i] = rows
             g = mem.values.weight.grad
-            if g is not None:
-                keep = torch.zeros(g.shape[0], 1, dtype=g.dtype, device=g.device)
-                keep[rows] = 1
-                g.mul_(keep)
+            self.grads[i] = None if g is None else g.index_select(0, rows).float()
+            mem.values.weight.grad = None
         return self.selected
+
+    def clip_grad_norm_(self, max_norm: float) -> float:
+        """Clip the selected rows' gradients (all layers together) to max_norm; returns the norm before."""
+        gs = [g for g in self.grads.values() if g is not None]
+        total = float(torch.sqrt(sum((g * g).sum() for g in gs))) if gs else 0.0
+        if max_norm > 0 and total > max_norm:
+            for g in gs:
+                g.mul_(max_norm / (total + 1e-6))
+        return total
 
     @torch.no_grad()
     def step(self) -> dict[int, torch.Tensor]:
@@ -206,10 +218,9 @@ class SparseValueUpdate:
             self.select()
         lr = self.param_groups[0]["lr"]
         for i, mem in self.mems.items():
-            rows, w = self.selected[i], mem.values.weight
-            if w.grad is None or rows.numel() == 0:
+            rows, w, g = self.selected[i], mem.values.weight, self.grads.get(i)
+            if g is None or rows.numel() == 0:
                 continue
-            g = w.grad.index_select(0, rows).float()
             if self.kind == "sgd":
                 w.index_add_(0, rows, (-lr * g).to(w.dtype))
             else:
@@ -229,7 +240,7 @@ class SparseValueUpdate:
         for i, mem in self.mems.items():
             mem.values.weight.grad = None
             self.counts[i].zero_()
-        done, self.selected = self.selected, {}
+        done, self.selected, self.grads = self.selected, {}, {}
         return done
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -258,8 +269,12 @@ def atomic_path(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp
+        if os.path.isfile(tmp):
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -413,7 +413,10 @@ def train(cfg: dict, run_dir: Path, work: Path, resume: bool, device, progress: 
             raise Diverged(f"the loss became {total} at step {step}; lower the learning rate (--lr)")
         if is_smf:
             opt.select()  # one selection per optimizer step, over all its micro-batches
-        gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
+        if is_smf:
+            gnorm = opt.clip_grad_norm_(cfg["clip"])  # over the selected rows only
+        else:
+            gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
         moved = opt.step()
         opt.zero_grad(set_to_none=True)
         if is_smf:

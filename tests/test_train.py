@@ -96,6 +96,27 @@ def test_each_method_lowers_loss_on_repeated_batch(tmp_path, tiny_dir, method):
     assert cfg["method"] == method
     ckpt = {"smf": "memory.safetensors", "lora": "adapter", "full": "model"}[method]
     assert (d / ckpt).exists()
+    # eval.py loads the run the way training saved it, and the trained model is not the base model
+    import eval as E
+    import memory as M
+
+    model, tok, _ = E.load_run(d)
+    base, _ = S.load_model(tiny_dir)
+    ids = torch.tensor([tok("The capital of")["input_ids"]])
+    with torch.no_grad():
+        assert not torch.allclose(model(ids).logits, base(ids).logits)
+    if method == "smf":
+        assert sorted(M.memory_layers(model)) == [1]
+
+
+def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
+    assert run(tmp_path, *small(tiny_dir, "retrofit", steps=3, extra=["--lr", "1e-3"])) == 0
+    assert (tmp_path / "tiny-retrofit" / "memory.safetensors").exists()
+    assert run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=["--init-memory", str(tmp_path / "tiny-retrofit")])) == 0
+    cfg = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
+    assert cfg["init_memory"] == str(tmp_path / "tiny-retrofit")
+    with pytest.raises(SystemExit, match="no memory.safetensors there"):
+        run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=["--init-memory", str(tmp_path / "nope"), "--name", "x"]))
 
 
 def lora_count(shapes, r):

@@ -1,0 +1,166 @@
+"""eval.py against hand-computed values and naive references, on tiny inputs."""
+import json
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+import eval as E
+import smf_mini as S
+import tasks as T
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from transformers import AutoTokenizer
+
+    t = AutoTokenizer.from_pretrained(S.offline_model_dir())
+    t.pad_token = t.eos_token
+    return t
+
+
+@pytest.fixture(scope="module")
+def tiny(tok):
+    return S.tiny_random_model("llama", vocab_size=len(tok), seed=3)
+
+
+class UniformLM(nn.Module):
+    """A 'model' whose next-token distribution is uniform: every log-prob is -log V."""
+
+    def __init__(self, vocab):
+        super().__init__()
+        self.lm_head = nn.Linear(4, vocab, bias=False)
+        nn.init.zeros_(self.lm_head.weight)
+        outer = self
+
+        class Body(nn.Module):
+            def forward(self, input_ids, attention_mask=None, use_cache=False, **kw):
+                from types import SimpleNamespace
+
+                return SimpleNamespace(last_hidden_state=torch.zeros(*input_ids.shape, 4))
+
+        self.model = Body()
+
+
+def test_perplexity_of_uniform_model_is_vocab_size(tok):
+    lm = UniformLM(len(tok))
+    text = "The quick brown fox jumps over the lazy dog. " * 5
+    n = len(tok(text, add_special_tokens=False)["input_ids"])
+    for window, stride in ((7, None), (1000, None), (8, 4)):
+        r = E.rolling_loglik(lm, tok, [text], window, stride, prefix_token=tok.bos_token_id)
+        assert r["tokens"] == n  # every token scored exactly once (the first from the prefix token)
+        assert r["loglik"] == pytest.approx(-n * math.log(len(tok)), rel=1e-9)
+    assert E.perplexity(lm, tok, [text], 16)["ppl"] == pytest.approx(len(tok), rel=1e-6)
+
+
+def test_rolling_windows_match_naive_windows(tiny, tok):
+    text = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho."
+    ids = [tok.bos_token_id] + tok(text, add_special_tokens=False)["input_ids"]
+    W = 6
+    ref = 0.0
+    for begin in range(0, len(ids) - 1, W):  # non-overlapping: window predicts ids[begin+1 : begin+W+1]
+        chunk = ids[begin : begin + W + 1]
+        with torch.no_grad():
+            lp = torch.log_softmax(tiny(torch.tensor([chunk])).logits[0, :-1], -1)
+        ref += float(lp.gather(1, torch.tensor(chunk[1:]).unsqueeze(1)).sum())
+    got = E.rolling_loglik(tiny, tok, [text], W, prefix_token=tok.bos_token_id, batch_size=3)
+    assert got["tokens"] == len(ids) - 1
+    assert got["loglik"] == pytest.approx(ref, rel=1e-5)
+
+
+def test_shared_prompt_scoring_matches_pairwise(tiny, tok):
+    items = T.fictional_facts(4)["eval"][:3] + T.general_knowledge(tok)[:3]
+    fast = E.shared_prompt_logprobs(tiny, tok, [i["prompt"] for i in items], [i["choices"] for i in items], batch_size=4)
+    slow = E.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], batch_size=5)
+    flat = [x for row in fast for x in row]
+    assert max(abs(a - b) for a, b in zip(flat, slow)) < 1e-4
+
+
+def test_letter_accuracy_matches_one_by_one(tiny, tok):
+    prompts = [E.medmcqa_harness_prompt({"question": q, "opa": "x", "opb": "yy", "opc": "z z", "opd": "w"}) for q in
+               ["Short?", "A much longer question about anatomy and more?", "Mid length one?"]]
+    letters = [tok(" " + L, add_special_tokens=False)["input_ids"][0] for L in "ABCD"]
+    golds = []
+    for p in prompts:
+        with torch.no_grad():
+            logits = tiny(torch.tensor([tok(p)["input_ids"]])).logits[0, -1]
+        golds.append(int(logits[letters].argmax()))
+    assert E.letter_accuracy(tiny, tok, prompts, golds, batch_size=3)["acc"] == 1.0
+
+
+def test_greedy_generation_batched_equals_single(tiny, tok):
+    prompts = ["Question: what?\nAnswer:", "Question: a longer question here, really?\nAnswer:"]
+    batched = E.greedy_generate(tiny, tok, prompts, 6, stop=("\n",), batch_size=2)
+    single = [E.greedy_generate(tiny, tok, [p], 6, stop=("\n",), batch_size=1)[0] for p in prompts]
+    assert batched == single
+    assert all("\n" not in x for x in batched)
+
+
+@pytest.mark.parametrize("raw,harness,paper", [
+    ("St. Louis", "st louis", "st louis"),
+    ("The Beatles", "the beatles", "beatles"),
+    ("U.S.A.", "usa", "usa"),
+    ("  Rock 'n' Roll!  ", "rock n roll", "rock n roll"),
+])
+def test_triviaqa_normalisers(raw, harness, paper):
+    assert E.normalize_harness(raw) == harness
+    assert E.normalize_paper(raw) == paper
+
+
+def test_prompts_rendered_exactly():
+    row = {"question": "Which nerve?", "opa": "Ulnar", "opb": "Radial", "opc": "Median", "opd": "Axillary", "cop": 2}
+    assert E.medmcqa_harness_prompt(row) == "Question: Which nerve?\nChoices:\nA. Ulnar\nB. Radial\nC. Median\nD. Axillary\nAnswer:"
+    assert T.mcq_prompt("Q?", ["a", "b", "c", "d"]) == "Question: Q?\nChoices:\nA. a\nB. b\nC. c\nD. d\nAnswer:"
+
+
+def test_wikitext_documents_words_and_bytes(tok):
+    lines = ["", " = Alpha = \n", "", " One two @-@ three . \n", " = = Part = = \n", " Four \n", " = Beta = \n", " Five six \n"]
+    docs = E.wikitext_documents(lines)
+    assert docs == [" = Alpha = \n One two @-@ three . \n = = Part = = \n Four \n", " = Beta = \n Five six \n"]
+    assert E.wikitext_detokenize(" One two @-@ three . \n") == " One two-three. \n".replace(" \n", "\n")
+    lm = UniformLM(len(tok))
+    r = E.wikitext_harness(lm, tok, lines, max_length=64)
+    import re
+
+    words = sum(len(re.split(r"\s+", d)) for d in docs)
+    nbytes = sum(len(d.encode()) for d in docs)
+    n_tok = sum(len(tok(E.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
+    ll = -n_tok * math.log(len(tok))
+    assert r["wikitext_word_ppl"] == pytest.approx(math.exp(-ll / words), rel=1e-9)
+    assert r["wikitext_byte_ppl"] == pytest.approx(math.exp(-ll / nbytes), rel=1e-9)
+    assert r["wikitext_bits_per_byte"] == pytest.approx(math.log2(math.exp(-ll / nbytes)), rel=1e-9)
+
+
+def test_choice_accuracy_hand_case(tok):
+    lm = UniformLM(len(tok))  # all choices of equal token length tie; ties go to the first
+    items = [{"prompt": "Q:", "choices": ["a", "b", "c", "d"], "gold": 0}, {"prompt": "Q:", "choices": ["a", "b", "c", "d"], "gold": 2}]
+    r = E.choice_accuracy(lm, tok, items)
+    assert r["acc"] == 0.5
+
+
+def test_eval_cli_errors(tmp_path):
+    with pytest.raises(SystemExit, match="unknown task 'mmlu'"):
+        E.main(["--model", "x", "--tasks", "mmlu"])
+    (tmp_path / "run").mkdir()
+    with pytest.raises(SystemExit, match="not a finished run"):
+        E.main([str(tmp_path / "run")])
+    (tmp_path / "run" / "config.json").write_text(json.dumps({"method": "smf", "model": "x"}))
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        E.main([str(tmp_path / "run")])
+    with pytest.raises(SystemExit, match="none of the given folders"):
+        E.main(["--compare", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="no WikiText documents"):
+        E.wikitext_harness(None, None, ["just a line\n"])
+
+
+def test_compare_table_and_plot(tmp_path):
+    for name, method, acc, ppl in (("a-smf", "smf", 0.4, 16.1), ("a-full", "full", 0.6, 18.0)):
+        d = tmp_path / name
+        d.mkdir()
+        base = {"task_acc": 0.25, "text_ppl": 16.0, "gk_acc": 0.6}
+        S.write_json(d / "results.json", {"protocol": "tiny", "method": method, "base": base,
+                                          "trained": {"task_acc": acc, "text_ppl": ppl, "gk_acc": 0.6}})
+    rows = E.compare([tmp_path / "a-smf", tmp_path / "a-full"], str(tmp_path / "cmp.png"))
+    assert [r["name"] for r in rows] == ["a-smf", "a-full"]
+    assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
