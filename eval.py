@@ -537,25 +537,22 @@ def load_run(run_dir, device="cpu"):
         raise SystemExit(f"error: {run_dir} is not a finished run (no config.json); train one with train.py.")
     cfg = json.loads((run_dir / "config.json").read_text())
     method = cfg.get("method")
+    ckpt = {"full": "model", "lora": "adapter", "smf": "memory.safetensors", "retrofit": "memory.safetensors"}.get(method)
+    if ckpt is None:
+        raise SystemExit(f"error: {run_dir}/config.json names an unknown method {method!r}.")
+    if not (run_dir / ckpt).exists():
+        raise SystemExit(f"error: {run_dir} has no checkpoint ({ckpt} is missing); the run did not finish.")
     if method == "full":
-        if not (run_dir / "model").exists():
-            raise SystemExit(f"error: {run_dir} has no checkpoint (model/ is missing); the run did not finish.")
         model, tok = S.load_model(str(run_dir / "model"), device=device)
     else:
         model, tok = S.load_model(cfg["model"], device=device)
         if method == "lora":
-            if not (run_dir / "adapter").exists():
-                raise SystemExit(f"error: {run_dir} has no checkpoint (adapter/ is missing); the run did not finish.")
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(run_dir / "adapter"))
-        elif method in ("smf", "retrofit"):
-            if not (run_dir / "memory.safetensors").exists():
-                raise SystemExit(f"error: {run_dir} has no checkpoint (memory.safetensors is missing); the run did not finish.")
+        else:
             M.load_memory(model, str(run_dir / "memory.safetensors"))
             model.to(device)
-        else:
-            raise SystemExit(f"error: {run_dir}/config.json names an unknown method {method!r}.")
     return model.eval(), tok, cfg
 
 

@@ -34,11 +34,16 @@ class UniformLM(nn.Module):
         nn.init.zeros_(self.lm_head.weight)
         outer = self
 
+        class Cache:
+            def batch_repeat_interleave(self, n):
+                pass
+
+        class Out(dict):
+            __getattr__ = dict.__getitem__
+
         class Body(nn.Module):
             def forward(self, input_ids, attention_mask=None, use_cache=False, **kw):
-                from types import SimpleNamespace
-
-                return SimpleNamespace(last_hidden_state=torch.zeros(*input_ids.shape, 4))
+                return Out(last_hidden_state=torch.zeros(*input_ids.shape, 4), cache=Cache())
 
         self.model = Body()
 
@@ -50,7 +55,7 @@ def test_perplexity_of_uniform_model_is_vocab_size(tok):
     for window, stride in ((7, None), (1000, None), (8, 4)):
         r = E.rolling_loglik(lm, tok, [text], window, stride, prefix_token=tok.bos_token_id)
         assert r["tokens"] == n  # every token scored exactly once (the first from the prefix token)
-        assert r["loglik"] == pytest.approx(-n * math.log(len(tok)), rel=1e-9)
+        assert r["loglik"] == pytest.approx(-n * math.log(len(tok)), rel=1e-6)  # fp32 log-softmax
     assert E.perplexity(lm, tok, [text], 16)["ppl"] == pytest.approx(len(tok), rel=1e-6)
 
 
@@ -59,11 +64,15 @@ def test_rolling_windows_match_naive_windows(tiny, tok):
     ids = [tok.bos_token_id] + tok(text, add_special_tokens=False)["input_ids"]
     W = 6
     ref = 0.0
-    for begin in range(0, len(ids) - 1, W):  # non-overlapping: window predicts ids[begin+1 : begin+W+1]
-        chunk = ids[begin : begin + W + 1]
+    n = len(ids) - 1  # targets ids[1:]
+    for begin in range(0, n, W):  # non-overlapping predictions of W targets each
+        end = min(begin + W, n)
+        start = max(0, end - W)  # the last, shorter window keeps W tokens of context (as the harness does)
+        chunk = ids[start : end + 1]
         with torch.no_grad():
             lp = torch.log_softmax(tiny(torch.tensor([chunk])).logits[0, :-1], -1)
-        ref += float(lp.gather(1, torch.tensor(chunk[1:]).unsqueeze(1)).sum())
+        lp = lp.gather(1, torch.tensor(chunk[1:]).unsqueeze(1)).squeeze(1)
+        ref += float(lp[-(end - begin):].sum())
     got = E.rolling_loglik(tiny, tok, [text], W, prefix_token=tok.bos_token_id, batch_size=3)
     assert got["tokens"] == len(ids) - 1
     assert got["loglik"] == pytest.approx(ref, rel=1e-5)
@@ -127,9 +136,9 @@ def test_wikitext_documents_words_and_bytes(tok):
     nbytes = sum(len(d.encode()) for d in docs)
     n_tok = sum(len(tok(E.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
     ll = -n_tok * math.log(len(tok))
-    assert r["wikitext_word_ppl"] == pytest.approx(math.exp(-ll / words), rel=1e-9)
-    assert r["wikitext_byte_ppl"] == pytest.approx(math.exp(-ll / nbytes), rel=1e-9)
-    assert r["wikitext_bits_per_byte"] == pytest.approx(math.log2(math.exp(-ll / nbytes)), rel=1e-9)
+    assert r["wikitext_word_ppl"] == pytest.approx(math.exp(-ll / words), rel=1e-5)  # fp32 log-softmax
+    assert r["wikitext_byte_ppl"] == pytest.approx(math.exp(-ll / nbytes), rel=1e-6)
+    assert r["wikitext_bits_per_byte"] == pytest.approx(math.log2(math.exp(-ll / nbytes)), rel=1e-5)
 
 
 def test_choice_accuracy_hand_case(tok):
