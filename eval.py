@@ -325,13 +325,13 @@ def medmcqa_paper(model, tok, rows: list[dict]) -> dict:
     """The seed paper's rule: candidates ' X. {option}' after a 'Medical exam question' prompt,
     ranked by mean per-token log-likelihood."""
     rows = [r for r in rows if r.get("choice_type", "single") == "single"]
-    pairs = []
+    prompts, choices = [], []
     for r in rows:
         opts = [r["opa"], r["opb"], r["opc"], r["opd"]]
-        prompt = f"Medical exam question:\n{r['question']}\n" + "\n".join(f"{L}. {o}" for L, o in zip("ABCD", opts)) + "\nAnswer:"
-        pairs += [(prompt, f" {L}. {o}") for L, o in zip("ABCD", opts)]
-    lp = continuation_logprobs(model, tok, pairs, mean=True)
-    correct = sum(int(max(range(4), key=lambda j: lp[4 * i + j]) == r["cop"]) for i, r in enumerate(rows))
+        prompts.append(f"Medical exam question:\n{r['question']}\n" + "\n".join(f"{L}. {o}" for L, o in zip("ABCD", opts)) + "\nAnswer:")
+        choices.append([f"{L}. {o}" for L, o in zip("ABCD", opts)])  # scored as ' X. {option}'
+    lp = shared_prompt_logprobs(model, tok, prompts, choices, mean=True)  # each prompt run once
+    correct = sum(int(max(range(4), key=lambda j: lp[i][j]) == r["cop"]) for i, r in enumerate(rows))
     return {"medmcqa_acc": correct / len(rows), "n": len(rows)}
 
 

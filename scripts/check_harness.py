@@ -119,7 +119,8 @@ def main():
         res = lm_eval.simple_evaluate(
             model="hf", model_args=f"pretrained={model_dir},dtype=float32,max_length={a.window}",
             tasks=["local_medmcqa", "local_triviaqa", "local_wikitext"], task_manager=TaskManager(include_path=str(tmp)),
-            batch_size=1, limit=a.limit,  # first N rows; wiki.jsonl holds only the chosen documents
+            batch_size=1, device="cuda" if torch.cuda.is_available() else "cpu",
+            limit=a.limit,  # first N rows; wiki.jsonl holds only the chosen documents
         )["results"]
         secs["harness"] = time.time() - t0
     theirs = {"medmcqa_acc": res["local_medmcqa"]["acc,none"], "triviaqa_em": res["local_triviaqa"]["exact_match,remove_whitespace"],

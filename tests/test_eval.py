@@ -84,6 +84,9 @@ def test_shared_prompt_scoring_matches_pairwise(tiny, tok):
     slow = E.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], batch_size=5)
     flat = [x for row in fast for x in row]
     assert max(abs(a - b) for a, b in zip(flat, slow)) < 1e-4
+    fast_m = E.shared_prompt_logprobs(tiny, tok, [i["prompt"] for i in items], [i["choices"] for i in items], 4, mean=True)
+    slow_m = E.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], mean=True)
+    assert max(abs(a - b) for a, b in zip([x for r in fast_m for x in r], slow_m)) < 1e-5
 
 
 def test_letter_accuracy_matches_one_by_one(tiny, tok):
