@@ -403,39 +403,33 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
             "data": "fictional facts (made at run time), probes/general_knowledge.jsonl, pydoc_data topics"}
 
 
-def harness_suite(model, tok, cfg: dict, limit: int | None = None, tasks=("medmcqa", "wikitext", "triviaqa")) -> dict:
+def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None,
+                   tasks=("medmcqa", "wikitext", "triviaqa")) -> dict:
+    """MedMCQA, WikiText and TriviaQA under the `harness` or the `paper` protocol.
+    The paper protocol uses the first 1,000 items of each set unless `limit` says otherwise."""
     import tasks as T
 
+    paper = protocol == "paper"
+    if paper and limit is None:
+        limit = 1000
     out: dict = {"n": {}}
     dd = cfg.get("data_dir")
     if "medmcqa" in tasks:
-        r = medmcqa_harness(model, tok, T.medmcqa_rows(dd, "validation")[:limit])
+        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, T.medmcqa_rows(dd, "validation")[:limit])
         out["medmcqa_acc"], out["n"]["medmcqa"] = r["medmcqa_acc"], r["n"]
     if "wikitext" in tasks:
-        r = wikitext_harness(model, tok, T.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
+        if paper:
+            r = wikitext_paper(model, tok, T.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
+            out["n"]["wikitext_tokens"] = r["tokens"]
+        else:
+            r = wikitext_harness(model, tok, T.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
+            out["n"]["wikitext_docs"] = r["n"]
         out.update({k: v for k, v in r.items() if k.startswith("wikitext_")})
-        out["n"]["wikitext_docs"], out["wikitext_window"] = r["n"], r["window"]
+        out["wikitext_window"] = r["window"]
     if "triviaqa" in tasks:
-        r = triviaqa_harness(model, tok, T.trivia_rows(dd)[:limit])
-        out["triviaqa_em"], out["n"]["triviaqa"] = r["triviaqa_em"], r["n"]
-    out["data"] = dd or "hub"
-    return out
-
-
-def paper_suite(model, tok, cfg: dict, limit: int | None = 1000, tasks=("medmcqa", "wikitext", "triviaqa")) -> dict:
-    import tasks as T
-
-    out: dict = {"n": {}}
-    dd = cfg.get("data_dir")
-    if "medmcqa" in tasks:
-        r = medmcqa_paper(model, tok, T.medmcqa_rows(dd, "validation")[:limit])
-        out["medmcqa_acc"], out["n"]["medmcqa"] = r["medmcqa_acc"], r["n"]
-    if "wikitext" in tasks:
-        r = wikitext_paper(model, tok, T.wikitext_rows(dd, "wikitext-103-v1"), limit=limit or 1000)
-        out["wikitext_ppl"], out["n"]["wikitext_tokens"] = r["wikitext_ppl"], r["tokens"]
-    if "triviaqa" in tasks:
-        r = triviaqa_paper(model, tok, T.trivia_rows(dd)[:limit])
-        out["triviaqa_acc"], out["n"]["triviaqa"] = r["triviaqa_acc"], r["n"]
+        key = "triviaqa_acc" if paper else "triviaqa_em"
+        r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, T.trivia_rows(dd)[:limit])
+        out[key], out["n"]["triviaqa"] = r[key], r["n"]
     out["data"] = dd or "hub"
     return out
 
@@ -452,10 +446,8 @@ def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, ta
     t0 = time.time()
     if protocol == "tiny":
         r = tiny_suite(model, tok, cfg, limit)
-    elif protocol == "harness":
-        r = harness_suite(model, tok, cfg, limit, tasks or ("medmcqa", "wikitext", "triviaqa"))
     else:
-        r = paper_suite(model, tok, cfg, limit, tasks or ("medmcqa", "wikitext", "triviaqa"))
+        r = protocol_suite(model, tok, cfg, protocol, limit, tasks or ("medmcqa", "wikitext", "triviaqa"))
     model.train(was)
     r["seconds"] = round(time.time() - t0, 1)
     return r

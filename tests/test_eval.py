@@ -176,3 +176,26 @@ def test_compare_table_and_plot(tmp_path):
     rows = E.compare([tmp_path / "a-smf", tmp_path / "a-full"], str(tmp_path / "cmp.png"))
     assert [r["name"] for r in rows] == ["a-smf", "a-full"]
     assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_harness_and_paper_suites_on_local_files(tiny, tok, tmp_path):
+    """Both protocols read hub-schema files from --data-dir and report their own metrics."""
+    med = tmp_path / "medmcqa"
+    med.mkdir()
+    rows = [{"id": str(i), "question": f"Which nerve {i}?", "opa": "Ulnar", "opb": "Radial", "opc": "Median", "opd": "Axillary",
+             "cop": i % 4, "choice_type": "single", "exp": None, "subject_name": "Anatomy", "topic_name": None} for i in range(3)]
+    (med / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tq = tmp_path / "trivia_qa"
+    tq.mkdir()
+    (tq / "validation.jsonl").write_text(json.dumps({"question": "Capital of France", "answer": {"value": "Paris", "aliases": ["Paris"]}}) + "\n")
+    lines = ["", " = Alpha = \n", " One two three . \n", " = Beta = \n", " Four five . \n"]
+    for cfg_name in ("wikitext-2-raw-v1", "wikitext-2-v1"):
+        d = tmp_path / "wikitext" / cfg_name
+        d.mkdir(parents=True)
+        (d / "test.jsonl").write_text("".join(json.dumps({"text": l}) + "\n" for l in lines))
+    cfg = {"data_dir": str(tmp_path), "eval_window": 64}
+    h = E.run_suite(tiny, tok, cfg, "harness")
+    assert h["n"] == {"medmcqa": 3, "wikitext_docs": 2, "triviaqa": 1}
+    assert 0 <= h["medmcqa_acc"] <= 1 and h["wikitext_word_ppl"] > 1 and h["triviaqa_em"] in (0.0, 1.0)
+    p = E.run_suite(tiny, tok, cfg, "paper", tasks=("medmcqa", "wikitext", "triviaqa"))
+    assert p["n"]["medmcqa"] == 3 and p["wikitext_ppl"] > 1 and "triviaqa_acc" in p
