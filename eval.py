@@ -391,7 +391,7 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     two forgetting probes (perplexity on Python's reference docs, general-knowledge QA)."""
     import tasks as T
 
-    items = T.fictional_facts(cfg.get("n_countries") or 24, cfg.get("seed", 0))["eval"][:limit]
+    items = T.fictional_facts(cfg["n_countries"], cfg.get("seed", 0))["eval"][:limit]
     gk = T.general_knowledge(tok)[:limit]
     held = choice_accuracy(model, tok, items)
     seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items])
@@ -662,7 +662,10 @@ def main(argv=None) -> int:
         compare(a.run, a.plot)
         return 0
     if a.model:
-        cfg = {"model": a.model, "data_dir": a.data_dir, "eval_window": a.window, "task": "fictional" if a.protocol in (None, "tiny") else "medmcqa"}
+        from train import PRESETS  # the tiny task's settings (countries, seed) come from the tiny preset
+
+        cfg = dict(PRESETS["tiny"], model=a.model, data_dir=a.data_dir, eval_window=a.window,
+                   task="fictional" if a.protocol in (None, "tiny") else "medmcqa")
         proto = a.protocol or "tiny"
         model, tok = S.load_model(a.model, device=device)
         r = run_suite(model, tok, cfg, proto, a.limit, tasks)
