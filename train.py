@@ -219,7 +219,10 @@ def background_docs(cfg: dict) -> list[str]:
         return T.general_text("background", cfg["background_docs"])
     if b == "oasst1":
         return T.oasst1_docs(cfg["background_docs"], cfg["data_dir"])
-    return [r["text"] for r in T.read_jsonl(b, ("text",))][: cfg["background_docs"]]
+    docs = [r["text"] for r in T.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
+    if not docs:
+        raise SystemExit(f"error: {b} has no non-empty 'text' rows to use as background documents.")
+    return docs[: cfg["background_docs"]]
 
 
 def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, total_micro: int) -> list[list[int]]:

@@ -217,3 +217,13 @@ def test_offline_model_each_method_few_steps(tmp_path, method):
     assert run(tmp_path, *flags) == 0
     log = [json.loads(l) for l in (tmp_path / f"tiny-{method}" / "log.jsonl").read_text().splitlines()]
     assert len(log) == 3 and all(torch.isfinite(torch.tensor(r["loss"])) for r in log)
+
+
+def test_background_file_skips_blank_rows(tmp_path):
+    f = tmp_path / "bg.jsonl"
+    f.write_text('{"text": ""}\n{"text": " A real line.\\n"}\n{"text": "   "}\n{"text": "Another."}\n')
+    cfg = dict(train.PRESETS["tiny"], background=str(f), background_docs=10)
+    assert train.background_docs(cfg) == [" A real line.\n", "Another."]
+    f.write_text('{"text": ""}\n')
+    with pytest.raises(SystemExit, match="no non-empty 'text' rows"):
+        train.background_docs(cfg)
