@@ -24,34 +24,34 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def local_task(tmp: Path, name: str, split: str, data_file: Path, output_type: str, body: str) -> None:
+    """Write one harness task file that reads `data_file` (JSON Lines) as its `split`."""
+    (tmp / f"{name}.yaml").write_text(f"""task: {name}
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    {split}: {data_file}
+output_type: {output_type}
+test_split: {split}
+""" + body)
+
+
 def write_tasks(tmp: Path, data_dir: Path, pages: list[str]) -> None:
     (tmp / "wiki.jsonl").write_text("".join(json.dumps({"page": p}) + "\n" for p in pages))
     # the harness's own helper functions, re-exported for !function in our local task files
     (tmp / "ref_utils.py").write_text(
         "from lm_eval.tasks.medmcqa.utils_medmcqa import doc_to_text\n"
         "from lm_eval.tasks.wikitext.preprocess_wikitext import wikitext_detokenizer, process_results\n")
-    (tmp / "local_medmcqa.yaml").write_text(f"""task: local_medmcqa
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    validation: {data_dir / 'medmcqa' / 'validation.jsonl'}
-output_type: multiple_choice
-test_split: validation
+    local_task(tmp, "local_medmcqa", "validation", data_dir / "medmcqa" / "validation.jsonl", "multiple_choice", """\
 doc_to_text: !function ref_utils.doc_to_text
 doc_to_target: cop
 doc_to_choice: ['A', 'B', 'C', 'D']
 metric_list:
   - metric: acc
 """)
-    (tmp / "local_triviaqa.yaml").write_text(f"""task: local_triviaqa
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    validation: {data_dir / 'trivia_qa' / 'validation.jsonl'}
-output_type: generate_until
-test_split: validation
-doc_to_text: "Question: {{{{question}}}}?\\nAnswer:"
-doc_to_target: "{{{{answer.aliases}}}}"
+    local_task(tmp, "local_triviaqa", "validation", data_dir / "trivia_qa" / "validation.jsonl", "generate_until", """\
+doc_to_text: "Question: {{question}}?\\nAnswer:"
+doc_to_target: "{{answer.aliases}}"
 generation_kwargs:
   until: ["\\n", ".", ","]
   do_sample: false
@@ -70,13 +70,7 @@ metric_list:
     ignore_case: true
     ignore_punctuation: true
 """)
-    (tmp / "local_wikitext.yaml").write_text(f"""task: local_wikitext
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {tmp / 'wiki.jsonl'}
-output_type: loglikelihood_rolling
-test_split: test
+    local_task(tmp, "local_wikitext", "test", tmp / "wiki.jsonl", "loglikelihood_rolling", """\
 doc_to_text: ""
 doc_to_target: !function ref_utils.wikitext_detokenizer
 process_results: !function ref_utils.process_results
