@@ -21,6 +21,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from smf_mini import prefix_and_pad
+
 
 def _device(model) -> torch.device:
     return next(model.parameters()).device
@@ -51,7 +53,7 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
     """
     dev = _device(model)
     out: list[float] = []
-    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
+    bos, pad = prefix_and_pad(tok)
     for s in range(0, len(pairs), batch_size):
         chunk = pairs[s : s + batch_size]
         seqs, spans = [], []
@@ -61,7 +63,6 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
             seqs.append(c + x)
             spans.append((len(c), len(c) + len(x)))
         L = max(map(len, seqs))
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
         ids = torch.full((len(seqs), L), pad, dtype=torch.long)
         att = torch.zeros((len(seqs), L), dtype=torch.long)
         for i, sq in enumerate(seqs):
@@ -98,8 +99,7 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
     """
     dev = _device(model)
     body, head = _body_and_head(model)
-    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    bos, pad = prefix_and_pad(tok)
     out: list[list[float]] = []
     for s in range(0, len(prompts), batch_size):
         P = [bos + tok(p, add_special_tokens=False)["input_ids"] for p in prompts[s : s + batch_size]]
@@ -204,7 +204,7 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
             windows.append((ids[ctx_start : end + 1], end - begin))
             begin = end
     total, count = 0.0, 0
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    pad = prefix_and_pad(tok)[1]
     windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
     for s in range(0, len(windows), batch_size):
         chunk = windows[s : s + batch_size]

