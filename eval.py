@@ -19,7 +19,6 @@ import math
 import time
 
 import torch
-import torch.nn.functional as F
 
 from smf_mini import prefix_and_pad
 
@@ -629,7 +628,6 @@ def _plot(proto: str, rs, path: str) -> None:
 
 def main(argv=None) -> int:
     import argparse
-    import sys
     from pathlib import Path
 
     import smf_mini as S

@@ -34,7 +34,6 @@ def _peak_mb(device) -> float:
 
 def measure(kind: str, slots: int, tokens: int, device: str, repeats: int) -> dict:
     import torch
-    import torch.nn as nn
 
     import memory as M
     import smf_mini as S

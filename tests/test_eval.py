@@ -32,7 +32,6 @@ class UniformLM(nn.Module):
         super().__init__()
         self.lm_head = nn.Linear(4, vocab, bias=False)
         nn.init.zeros_(self.lm_head.weight)
-        outer = self
 
         class Cache:
             def batch_repeat_interleave(self, n):

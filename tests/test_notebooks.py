@@ -1,5 +1,4 @@
 """Every notebook runs top to bottom, with the exercise checks switched to the reference answers."""
-import os
 from pathlib import Path
 
 import pytest
