@@ -18,7 +18,10 @@ import json
 import math
 import time
 
+import numpy as np
 import torch
+
+from stats import at_level, bootstrap, pareto
 
 from smf_mini import prefix_and_pad
 
@@ -133,16 +136,22 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
 
 def choice_accuracy(model, tok, items: list[dict], batch_size: int = 8) -> dict:
     """Cloze-style multiple choice: each item's prompt followed by ' ' + choice; the choice
-    with the highest summed log-likelihood wins (the harness's `acc`). Also returns the
-    mean negative log-likelihood of the correct answer (a finer, continuous signal)."""
-    lp = [x for row in shared_prompt_logprobs(model, tok, [it["prompt"] for it in items], [it["choices"] for it in items], batch_size) for x in row]
-    correct, nll, pos = 0, 0.0, 0
-    for it in items:
-        scores = lp[pos : pos + len(it["choices"])]
-        pos += len(it["choices"])
-        correct += int(max(range(len(scores)), key=scores.__getitem__) == it["gold"])
-        nll -= scores[it["gold"]]
-    return {"acc": correct / len(items), "gold_nll": nll / len(items), "n": len(items)}
+    with the highest summed log-likelihood wins (the harness's `acc`). An item with a
+    "null_prompt" is scored by calibrated likelihood instead,
+        score(choice) = log p(choice | prompt) - log p(choice | null_prompt)
+    (the harness's `acc_mutual_info`): what the question adds to the choice's likelihood.
+    Returns accuracy, the mean negative log-likelihood of the correct answer, and the
+    per-item outcomes (for intervals)."""
+    choices = [it["choices"] for it in items]
+    lp = shared_prompt_logprobs(model, tok, [it["prompt"] for it in items], choices, batch_size)
+    if any("null_prompt" in it for it in items):
+        null = shared_prompt_logprobs(model, tok, [it.get("null_prompt", "") for it in items], choices, batch_size)
+        ranked = [[a - b for a, b in zip(r, n)] if "null_prompt" in it else r for r, n, it in zip(lp, null, items)]
+    else:
+        ranked = lp
+    correct = [int(max(range(len(r)), key=r.__getitem__) == it["gold"]) for r, it in zip(ranked, items)]
+    nll = -sum(r[it["gold"]] for r, it in zip(lp, items)) / len(items)
+    return {"acc": sum(correct) / len(items), "gold_nll": nll, "n": len(items), "correct": correct}
 
 
 @torch.no_grad()
@@ -183,11 +192,11 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
     predicted from `prefix_token` (BOS, else EOS) if given. stride s < max_length: sliding
     windows moving s tokens, each scoring only its last s new tokens with up to
     max_length - s tokens of context (the paper's 1024/512).
-    Returns {"loglik": sum, "tokens": count}.
+    Returns {"loglik": sum, "tokens": count, "per_text": [[loglik, tokens] of each text]}.
     """
     dev = _device(model)
-    windows = []  # (input ids, number of scored tokens at the end)
-    for text in texts:
+    windows = []  # (input ids, number of scored tokens at the end, index of the text)
+    for t, text in enumerate(texts):
         ids = tok(text, add_special_tokens=False)["input_ids"]
         if prefix_token is not None:
             ids = [prefix_token] + ids
@@ -200,31 +209,33 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
         while begin < n:
             end = min(begin + step, n)
             ctx_start = max(0, end - max_length)
-            windows.append((ids[ctx_start : end + 1], end - begin))
+            windows.append((ids[ctx_start : end + 1], end - begin, t))
             begin = end
-    total, count = 0.0, 0
+    per_text = [[0.0, 0] for _ in texts]
     pad = prefix_and_pad(tok)[1]
     windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
     for s in range(0, len(windows), batch_size):
         chunk = windows[s : s + batch_size]
-        L = max(len(w) for w, _ in chunk)
+        L = max(len(w) for w, _, _ in chunk)
         ids = torch.full((len(chunk), L), pad, dtype=torch.long)
         att = torch.zeros((len(chunk), L), dtype=torch.long)
         score = torch.zeros((len(chunk), L - 1))
-        for i, (w, k) in enumerate(chunk):
+        for i, (w, k, _) in enumerate(chunk):
             ids[i, : len(w)] = torch.tensor(w)
             att[i, : len(w)] = 1
             score[i, len(w) - 1 - k : len(w) - 1] = 1
         rows, cols = score.nonzero(as_tuple=True)
-        lp = _selected_logprobs(model, ids.to(dev), att.to(dev), rows.to(dev), cols.to(dev))
-        total += float(lp.double().sum())
-        count += int(rows.numel())
-    return {"loglik": total, "tokens": count}
+        lp = _selected_logprobs(model, ids.to(dev), att.to(dev), rows.to(dev), cols.to(dev)).double().cpu()
+        per_row = torch.zeros(len(chunk), dtype=torch.float64).index_add_(0, rows, lp)
+        for i, (_, k, t) in enumerate(chunk):
+            per_text[t][0] += float(per_row[i])
+            per_text[t][1] += k
+    return {"loglik": sum(x[0] for x in per_text), "tokens": sum(x[1] for x in per_text), "per_text": per_text}
 
 
 def perplexity(model, tok, texts: list[str], max_length: int = 1024, stride: int | None = None, batch_size: int = 4) -> dict:
     r = rolling_loglik(model, tok, texts, max_length, stride, batch_size, prefix_token=tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id)
-    return {"ppl": math.exp(-r["loglik"] / r["tokens"]), "tokens": r["tokens"]}
+    return {"ppl": math.exp(-r["loglik"] / r["tokens"]), "tokens": r["tokens"], "per_text": r["per_text"]}
 
 
 # ---------------------------------------------------------------- greedy generation
@@ -373,33 +384,42 @@ def triviaqa_paper(model, tok, rows: list[dict]) -> dict:
 # "probe" metrics forgetting.
 METRICS = {
     "task_acc": ("task", True), "task_seen_acc": ("task", True), "task_nll": ("task", False),
-    "text_ppl": ("probe", False), "gk_acc": ("probe", True), "gk_nll": ("probe", False),
+    "wiki_ppl": ("probe", False), "world_acc": ("probe", True), "gk_acc": ("probe", True),
     "medmcqa_acc": ("task", True),
     "wikitext_word_ppl": ("probe", False), "wikitext_byte_ppl": ("probe", False), "wikitext_bits_per_byte": ("probe", False),
     "wikitext_ppl": ("probe", False), "triviaqa_em": ("probe", True), "triviaqa_acc": ("probe", True),
 }
-HEADLINE = {"tiny": ("task_acc", "text_ppl", "gk_acc"),
+HEADLINE = {"tiny": ("task_acc", "wiki_ppl", "world_acc", "gk_acc"),
             "harness": ("medmcqa_acc", "wikitext_word_ppl", "triviaqa_em"),
             "paper": ("medmcqa_acc", "wikitext_ppl", "triviaqa_acc")}
 PROTOCOLS = tuple(HEADLINE)
-TINY_TEXT_DOCS, TINY_TEXT_CHARS, TINY_TEXT_WINDOW = 12, 1500, 512
+TINY_TEXT_WINDOW = 512
+TINY_WIKI_DOCS = 20  # documents of the WikiText probe scored per split (~6,000 tokens, ~20 s on 2 CPU cores)
+# tiny metric -> the key of its per-item outcomes in results["base"|"trained"]["items"]
+ITEMS = {"task_acc": "task", "task_seen_acc": "task_seen", "wiki_ppl": "wiki", "world_acc": "world", "gk_acc": "gk"}
 
 
 def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
-    """The offline default's numbers: the fictional task (held-out and seen phrasings) and
-    two forgetting probes (perplexity on Python's reference docs, general-knowledge QA)."""
+    """The offline default's numbers on one split ("dev" while choosing settings, "test" to
+    report): the fictional task (held-out and seen phrasings) and three forgetting probes
+    (WikiText perplexity, real facts of the task's relations, general knowledge).
+    Per-item outcomes are kept under "items" so that intervals can be computed later."""
     import tasks as T
 
-    items = T.fictional_facts(cfg["n_countries"], cfg.get("seed", 0))["eval"][:limit]
-    gk = T.general_knowledge(tok)[:limit]
+    split = cfg.get("split", "test")
+    items = T.fictional_facts(cfg["n_countries"], cfg.get("seed", 0), split)["eval"][:limit]
     held = choice_accuracy(model, tok, items)
-    seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items])
-    g = choice_accuracy(model, tok, gk)
-    ppl = perplexity(model, tok, T.general_text("probe", TINY_TEXT_DOCS, TINY_TEXT_CHARS), TINY_TEXT_WINDOW)
+    # the training phrasing once per fact (the held-out items come four per fact)
+    seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(T.RELATIONS["capital"][2])]])
+    world = choice_accuracy(model, tok, T.world_facts(split)[:limit])
+    gk = choice_accuracy(model, tok, T.general_knowledge(split)[:limit])
+    ppl = perplexity(model, tok, T.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
     return {"task_acc": held["acc"], "task_seen_acc": seen["acc"], "task_nll": held["gold_nll"],
-            "text_ppl": ppl["ppl"], "gk_acc": g["acc"], "gk_nll": g["gold_nll"],
-            "n": {"task": held["n"], "gk": g["n"], "text_tokens": ppl["tokens"]},
-            "data": "fictional facts (made at run time), probes/general_knowledge.jsonl, pydoc_data topics"}
+            "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"], "split": split,
+            "n": {"task": held["n"], "world": world["n"], "gk": gk["n"], "wiki_docs": len(ppl["per_text"]), "wiki_tokens": ppl["tokens"]},
+            "items": {"task": held["correct"], "task_seen": seen["correct"], "world": world["correct"], "gk": gk["correct"],
+                      "wiki": ppl["per_text"]},
+            "data": f"fictional facts ({split}, made at run time); probes/ (WikiText, world facts, general knowledge; {split} half)"}
 
 
 def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None,
@@ -452,14 +472,30 @@ def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, ta
     return r
 
 
+def _code_and_data_hash() -> str:
+    """Hash of what a base model's numbers depend on besides the settings: this file, the
+    task and probe code and files, and the library versions. A change to any of them makes
+    the cached base results stale, and they are recomputed."""
+    import hashlib
+    from pathlib import Path
+
+    import transformers
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha1(f"{torch.__version__} {transformers.__version__}".encode())
+    for f in [here / "eval.py", here / "tasks.py", *sorted((here / "probes").glob("*"))]:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def base_results(cfg: dict, protocol: str, device, limit=None, tasks=None) -> dict:
-    """The base model's numbers, computed once per (model, protocol, settings) and cached."""
+    """The base model's numbers, computed once per (model, protocol, settings, code) and cached."""
     import hashlib
 
     import smf_mini as S
 
     key = json.dumps([cfg["model"], protocol, limit, tasks, cfg.get("data_dir"), cfg.get("n_countries"), cfg.get("seed"),
-                      cfg.get("eval_window", 2048)], sort_keys=True)
+                      cfg.get("split", "test"), cfg.get("eval_window", 2048), _code_and_data_hash()], sort_keys=True)
     path = S.cache_dir() / "base-results" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
     if path.exists():
         return json.loads(path.read_text())
@@ -495,21 +531,74 @@ def print_config(cfg: dict, name: str) -> None:
     Console().print(t)
 
 
+# How each tiny metric's forgetting is measured (positive = the model got worse):
+# perplexity as a relative change in percent, accuracies as a drop in points.
+
+
+def _forgetting_stat(metric: str):
+    """statistic over per-seed arrays of (base, trained) item pairs -> forgetting."""
+    if metric == "wiki_ppl":  # rows: [loglik_base, tokens, loglik_trained, tokens]
+        return lambda gs: float(np.mean([100 * (np.exp((g[:, 0].sum() - g[:, 2].sum()) / g[:, 1].sum()) - 1) for g in gs]))
+    return lambda gs: float(np.mean([100 * (g[:, 0].mean() - g[:, 1].mean()) for g in gs]))  # rows: [base, trained]
+
+
+def _pairs(metric: str, base: dict, trained: dict) -> np.ndarray:
+    b, t = base["items"][ITEMS[metric]], trained["items"][ITEMS[metric]]
+    if len(b) != len(t):
+        raise ValueError(f"{metric}: base and trained results have different item counts ({len(b)} vs {len(t)}).")
+    if metric == "wiki_ppl":
+        return np.array([[bl, bn, tl, tn] for (bl, bn), (tl, tn) in zip(b, t)], dtype=np.float64)
+    return np.array([b, t], dtype=np.float64).T
+
+
+def summarize(runs: list[dict], reps: int = 2000) -> dict:
+    """Mean over seeds and a 95% interval for every tiny headline metric of a group of runs
+    (the same settings, one run per seed). Learning (task_acc): accuracy, items resampled
+    within each seed. Forgetting (probes): change from the base model, items resampled
+    paired across base and trained and across seeds (every seed shares the probe items)."""
+    out: dict = {"seeds": [r.get("seed") for r in runs], "n_runs": len(runs)}
+    for metric in HEADLINE["tiny"]:
+        if metric == "task_acc":
+            groups = [np.array(r["trained"]["items"]["task"], dtype=np.float64) for r in runs]
+            stat = lambda gs: float(np.mean([g.mean() for g in gs]))
+            out[metric] = {"value": stat(groups), "ci": bootstrap(groups, stat, reps, paired=False),
+                           "base": float(np.mean([r["base"]["task_acc"] for r in runs])),
+                           "per_seed": [float(g.mean()) for g in groups], "n_items": int(sum(len(g) for g in groups))}
+        else:
+            groups = [_pairs(metric, r["base"], r["trained"]) for r in runs]
+            stat = _forgetting_stat(metric)
+            out[metric] = {"forgetting": stat(groups), "ci": bootstrap(groups, stat, reps, paired=True),
+                           "base": runs[0]["base"][metric], "trained": float(np.mean([r["trained"][metric] for r in runs])),
+                           "per_seed": [stat([g]) for g in groups], "n_items": len(groups[0])}
+    return out
+
+
+FORGET_UNIT = {"wiki_ppl": "% perplexity", "world_acc": "points lost", "gk_acc": "points lost"}
+
+
 def print_results(results: dict, title: str = "results") -> None:
     from rich.console import Console
     from rich.table import Table
 
     t = Table(title=title)
-    for c in ("metric", "kind", "base", "trained", "change"):
+    for c in ("metric", "kind", "base", "trained", "change", "95% interval of the change"):
         t.add_column(c, justify="left" if c in ("metric", "kind") else "right")
     b, tr = results["base"], results["trained"]
+    summary = summarize([results], reps=1000) if results.get("protocol") == "tiny" and "items" in tr else {}
     for k, (kind, higher) in METRICS.items():
         if k in tr and k in b:
             d = tr[k] - b[k]
             good = (d >= 0) == higher
             col = "green" if good or abs(d) < 1e-9 else "red"
             rel = f" ({100 * d / b[k]:+.1f}%)" if b[k] else ""
-            t.add_row(k, "learn" if kind == "task" else "forget", _fmt(b[k]), _fmt(tr[k]), f"[{col}]{d:+.4f}{rel}[/{col}]")
+            ci = ""
+            if k == "task_acc" and k in summary:
+                lo, hi = summary[k]["ci"]
+                ci = f"trained {lo:.3f}..{hi:.3f} (n={summary[k]['n_items']})"
+            elif k in summary:
+                lo, hi = summary[k]["ci"]
+                ci = f"forgetting {lo:+.1f}..{hi:+.1f} {FORGET_UNIT[k]} (n={summary[k]['n_items']})"
+            t.add_row(k, "learn" if kind == "task" else "forget", _fmt(b[k]), _fmt(tr[k]), f"[{col}]{d:+.4f}{rel}[/{col}]", ci)
     Console().print(t)
 
 
@@ -547,51 +636,138 @@ def load_run(run_dir, device="cpu"):
     return model.eval(), tok, cfg
 
 
-# ---------------------------------------------------------------- comparing runs
+# ---------------------------------------------------------------- comparing runs along frontiers
+
+LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9)
+COLORS = {"smf": "tab:green", "lora": "tab:blue", "full": "tab:red", "retrofit": "tab:purple"}
+GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory")
 
 
-def compare(run_dirs, plot_path: str = "runs/compare.png") -> list[dict]:
-    """One table of every run's headline numbers and a Pareto-style plot: task accuracy
-    against each forgetting probe, one point per run, the base model marked."""
+def _read_results(run_dirs) -> list[dict]:
+    """Every finished run's results.json with its config; unreadable ones are skipped by name."""
+    from pathlib import Path
+
+    rows = []
+    for d in map(Path, run_dirs):
+        f, c = d / "results.json", d / "config.json"
+        if not f.exists() or not c.exists():
+            print(f"skipping {d}: no results.json (not a finished, evaluated run)")
+            continue
+        try:
+            r, cfg = json.loads(f.read_text()), json.loads(c.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            print(f"skipping {d}: its results.json or config.json is not valid JSON")
+            continue
+        rows.append(dict(r, name=d.name, cfg=cfg, seed=cfg.get("seed"), split=r["trained"].get("split", cfg.get("split", "test"))))
+    return rows
+
+
+def group_runs(rows: list[dict]) -> list[dict]:
+    """Runs that differ only in their seed form one group (one point of a frontier)."""
+    groups: dict[str, dict] = {}
+    for r in rows:
+        key = json.dumps({k: v for k, v in r["cfg"].items() if k not in GROUP_IGNORE}, sort_keys=True, default=str)
+        g = groups.setdefault(key, {"method": r["cfg"]["method"], "lr": r["cfg"]["lr"], "steps": r["cfg"].get("steps"),
+                                    "cfg": r["cfg"], "runs": []})
+        g["runs"].append(r)
+    out = list(groups.values())
+    for g in out:
+        g["label"] = f"{g['method']} lr={g['lr']:g} steps={g['steps']}"
+        g["runs"].sort(key=lambda r: r["seed"])
+    return out
+
+
+def frontier_table(groups: list[dict], levels=LEVELS) -> dict:
+    """For every method and probe: forgetting at each matched learning level, interpolated
+    along the method's frontier (stats.pareto over its groups' means), interval bounds
+    interpolated the same way (an approximation, said where printed). None: not reached."""
+    out: dict = {}
+    for method in sorted({g["method"] for g in groups}):
+        gs = [g for g in groups if g["method"] == method]
+        out[method] = {}
+        for probe in HEADLINE["tiny"][1:]:
+            pts = [(g["summary"]["task_acc"]["value"], g["summary"][probe]["forgetting"]) for g in gs]
+            front = [gs[i] for i in pareto(pts)]
+            xs = [g["summary"]["task_acc"]["value"] for g in front]
+            cell = {}
+            for L in levels:
+                mid = at_level(xs, [g["summary"][probe]["forgetting"] for g in front], L)
+                lo = at_level(xs, [g["summary"][probe]["ci"][0] for g in front], L)
+                hi = at_level(xs, [g["summary"][probe]["ci"][1] for g in front], L)
+                cell[str(L)] = None if mid is None else {"forgetting": mid, "ci": (lo, hi)}
+            out[method][probe] = {"levels": cell, "frontier": [g["label"] for g in front],
+                                  "max_task_acc": max(g["summary"]["task_acc"]["value"] for g in gs)}
+    return out
+
+
+def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_json: str | None = None) -> dict:
+    """Group the runs (same settings, several seeds), summarise each group with 95%
+    intervals, print one table of the groups and one of each method's forgetting at
+    matched learning, and draw the frontier plot. Tiny-protocol runs of one split only."""
     from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
 
-    rows = []
-    for d in map(Path, run_dirs):
-        f = d / "results.json"
-        if not f.exists():
-            print(f"skipping {d}: no results.json (not a finished, evaluated run)")
-            continue
-        r = json.loads(f.read_text())
-        rows.append((d.name, r))
+    import smf_mini as S
+
+    rows = _read_results(run_dirs)
     if not rows:
         raise SystemExit("error: none of the given folders holds a finished, evaluated run (runs/<name>/results.json).")
-    by_proto: dict[str, list] = {}
-    for name, r in rows:
-        by_proto.setdefault(r["protocol"], []).append((name, r))
-    for proto, rs in by_proto.items():
-        keys = HEADLINE[proto]
-        t = Table(title=f"runs compared ({proto} protocol)")
-        t.add_column("run")
-        t.add_column("method")
-        for k in keys:
-            t.add_column(k, justify="right")
-        base = rs[0][1]["base"]
-        t.add_row("base model", "-", *[_fmt(base.get(k, float("nan"))) for k in keys])
-        for name, r in rs:
+    kinds = sorted({(r["protocol"], r["split"]) for r in rows})
+    if len(kinds) > 1:
+        raise SystemExit(f"error: these runs mix protocols or splits ({', '.join(f'{p}/{s}' for p, s in kinds)}); compare one at a time.")
+    protocol, split = kinds[0]
+    if protocol != "tiny":
+        raise SystemExit(f"error: --compare draws frontiers for tiny-protocol runs; these are {protocol}. Use `python eval.py RUN` per run.")
+    groups = group_runs(rows)
+    for g in groups:
+        g["summary"] = summarize(g["runs"])
+    groups.sort(key=lambda g: (g["method"], g["lr"], g["steps"] or 0))
+    con = Console()
+    t = Table(title=f"runs compared (tiny protocol, {split} split; mean over seeds, 95% bootstrap interval over items)")
+    for c in ("settings", "seeds", "task_acc", *(f"{p} forgetting" for p in HEADLINE["tiny"][1:])):
+        t.add_column(c, justify="left" if c == "settings" else "right")
+    base = groups[0]["summary"]
+    t.add_row("base model", "-", f"{base['task_acc']['base']:.3f}", *[f"{base[p]['base']:.4g} (base)" for p in HEADLINE["tiny"][1:]])
+    for g in groups:
+        sm = g["summary"]
+        lo, hi = sm["task_acc"]["ci"]
+        cells = [f"{sm['task_acc']['value']:.3f} [{lo:.3f}, {hi:.3f}]"]
+        for p in HEADLINE["tiny"][1:]:
+            f, (lo, hi) = sm[p]["forgetting"], sm[p]["ci"]
+            cells.append(f"{f:+.1f} [{lo:+.1f}, {hi:+.1f}]")
+        t.add_row(g["label"], ",".join(map(str, sm["seeds"])), *cells)
+    con.print(t)
+    con.print("forgetting: wiki_ppl in % perplexity increase, world_acc and gk_acc in accuracy points lost (positive = forgot).")
+    ft = frontier_table(groups, levels)
+    t = Table(title="forgetting at matched learning (interpolated along each method's frontier; '-' = level not reached)")
+    t.add_column("probe")
+    t.add_column("method")
+    for L in levels:
+        t.add_column(f"task_acc {L}", justify="right")
+    for p in HEADLINE["tiny"][1:]:
+        for m, by_probe in ft.items():
             cells = []
-            for k in keys:
-                v, b0 = r["trained"].get(k), r["base"].get(k)
-                cells.append("-" if v is None else f"{_fmt(v)} ({v - b0:+.3f})")
-            t.add_row(name, str(r.get("method")), *cells)
-        Console().print(t)
-        _plot(proto, rs, plot_path if len(by_proto) == 1 else plot_path.replace(".png", f"-{proto}.png"))
-    return [dict(name=n, **r) for n, r in rows]
+            for L in levels:
+                c = by_probe[p]["levels"][str(L)]
+                cells.append("-" if c is None else f"{c['forgetting']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]")
+            t.add_row(p, m, *cells)
+    con.print(t)
+    report = {"protocol": protocol, "split": split, "levels": list(levels), "frontier": ft,
+              "groups": [{"label": g["label"], "method": g["method"], "lr": g["lr"], "steps": g["steps"],
+                          "runs": [r["name"] for r in g["runs"]], "summary": g["summary"]} for g in groups]}
+    _plot(groups, split, plot_path)
+    if out_json:
+        S.write_json(out_json, report)
+        print(f"summary written to {out_json}")
+    return report
 
 
-def _plot(proto: str, rs, path: str) -> None:
+def _plot(groups: list[dict], split: str, path: str) -> None:
+    """One panel per forgetting probe: task accuracy (x) against forgetting (y, 0 = the base
+    model), one colour and line per method through its settings in order of learning, 95%
+    error bars both ways, each point labelled with its learning rate."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -599,24 +775,34 @@ def _plot(proto: str, rs, path: str) -> None:
 
     import smf_mini as S
 
-    task, *probes = HEADLINE[proto]
-    fig, axes = plt.subplots(1, len(probes), figsize=(5 * len(probes), 4))
-    colors = {"smf": "tab:green", "lora": "tab:blue", "full": "tab:red"}
+    probes = HEADLINE["tiny"][1:]
+    fig, axes = plt.subplots(1, len(probes), figsize=(5.2 * len(probes), 4.4))
+    seeds = sorted({len(g["runs"]) for g in groups})
     for ax, probe in zip(axes, probes):
-        base = rs[0][1]["base"]
-        ax.scatter([base[probe]], [base[task]], marker="*", s=200, color="black", label="base model", zorder=3)
-        for name, r in rs:
-            tr = r["trained"]
-            if probe in tr and task in tr:
-                ax.scatter([tr[probe]], [tr[task]], s=60, color=colors.get(r.get("method"), "tab:gray"), zorder=3)
-                ax.annotate(name, (tr[probe], tr[task]), textcoords="offset points", xytext=(5, 5), fontsize=8)
-        higher = METRICS[probe][1]
-        ax.set_xlabel(f"{probe} ({'higher' if higher else 'lower'} = less forgetting)")
-        ax.set_ylabel(f"{task} (learning)")
+        ax.axhline(0, color="black", lw=0.8, ls="--")
+        base_x = groups[0]["summary"]["task_acc"]["base"]
+        ax.plot([base_x], [0], marker="*", ms=14, color="black", ls="none", label="base model", zorder=4)
+        for method in sorted({g["method"] for g in groups}):
+            gs = sorted([g for g in groups if g["method"] == method], key=lambda g: g["summary"]["task_acc"]["value"])
+            x = [g["summary"]["task_acc"]["value"] for g in gs]
+            y = [g["summary"][probe]["forgetting"] for g in gs]
+            xerr = [[v - g["summary"]["task_acc"]["ci"][0] for v, g in zip(x, gs)], [g["summary"]["task_acc"]["ci"][1] - v for v, g in zip(x, gs)]]
+            yerr = [[v - g["summary"][probe]["ci"][0] for v, g in zip(y, gs)], [g["summary"][probe]["ci"][1] - v for v, g in zip(y, gs)]]
+            c = COLORS.get(method, "tab:gray")
+            ax.errorbar(x, y, xerr=xerr, yerr=yerr, color=c, marker="o", ms=5, capsize=2, lw=1.2, label=method, zorder=3)
+            for i, (xi, yi, g) in enumerate(zip(x, y, gs)):
+                ax.annotate(f"{g['lr']:g}", (xi, yi), textcoords="offset points", xytext=(4, 6 if i % 2 else -11), fontsize=7, color=c)
+        ax.set_xlabel("task accuracy, held-out phrasings (learning)")
+        ax.set_ylabel(f"{probe}: {FORGET_UNIT[probe]} (forgetting)")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
-    fig.suptitle(f"learning vs forgetting ({proto} protocol); better = up and toward the base model's probe value")
+        ax.set_title(probe)
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"learning vs forgetting ({split} split, {'/'.join(map(str, seeds))} seed(s) per point, 95% intervals); "
+                 "better = right and low")
     fig.tight_layout()
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with S.atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
@@ -635,8 +821,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Evaluate a run or a base model; compare runs.")
     p.add_argument("run", nargs="*", help="run folder(s) under runs/ (several with --compare)")
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{S.OFFLINE_MODEL}'")
-    p.add_argument("--compare", action="store_true", help="table and plot of the given finished runs")
+    p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
+    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.5,...,0.9)")
+    p.add_argument("--summary", help="--compare: also write the tables as JSON here")
     p.add_argument("--protocol", choices=PROTOCOLS, help="tiny (offline default), harness (lm-evaluation-harness) or paper (seed paper); default: the run's own")
     p.add_argument("--tasks", help="harness/paper: comma-separated subset of medmcqa,wikitext,triviaqa")
     p.add_argument("--limit", type=int, help="first N items of each set (quick looks)")
@@ -657,7 +845,13 @@ def main(argv=None) -> int:
     if a.limit is not None and a.limit < 1:
         raise SystemExit("error: --limit must be at least 1.")
     if a.compare:
-        compare(a.run, a.plot)
+        try:
+            levels = tuple(float(x) for x in a.levels.split(",") if x.strip())
+        except ValueError:
+            raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {a.levels!r}.")
+        if not a.plot.endswith(".png"):
+            raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
+        compare(a.run, a.plot, levels, a.summary)
         return 0
     if a.model:
         from train import PRESETS  # the tiny task's settings (countries, seed) come from the tiny preset

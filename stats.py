@@ -1,0 +1,82 @@
+"""stats.py: 95% intervals and the comparison of methods at matched learning.
+
+Every number smf-mini reports carries an interval, and methods are compared along their
+learning-vs-forgetting frontiers, not at one point each. Three tools:
+
+- `wilson(k, n)`: the Wilson score interval of a proportion (k correct out of n). Better
+  than the normal "p +- 1.96 sqrt(p(1-p)/n)" near 0 and 1 and for small n.
+- `bootstrap(groups, statistic)`: a percentile bootstrap. `groups` holds one array of
+  per-item values per seed; each replicate redraws items with replacement (the same draw
+  in every seed when `paired`, as for probes whose items every seed shares) and recomputes
+  the statistic. It measures the noise of the finite item set; the spread between seeds
+  (training noise) is reported beside it, not folded in.
+- `pareto` and `at_level`: a method's frontier (its runs that no other run of the same
+  method beats on both learning and forgetting) and, along it, the forgetting
+  interpolated at a named learning level ("matched learning").
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+Z95 = 1.959963984540054  # the 97.5% point of the standard normal
+
+
+def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes out of n:
+        centre = (p + z^2/2n) / (1 + z^2/n),   half = z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n)."""
+    if n <= 0:
+        raise ValueError("wilson needs n >= 1.")
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[[list[np.ndarray]], float], reps: int = 2000,
+              paired: bool = True, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of statistic(groups) under resampling of items.
+
+    groups: one array per seed, items along axis 0 (rows may hold several numbers, e.g.
+    log-likelihood and token count of one document). paired: draw the same item indices
+    for every group (they must then have equal lengths)."""
+    rng = np.random.default_rng(seed)
+    groups = [np.asarray(g, dtype=np.float64) for g in groups]
+    if paired and len({len(g) for g in groups}) != 1:
+        raise ValueError("paired bootstrap needs the same number of items in every group.")
+    values = np.empty(reps)
+    for r in range(reps):
+        if paired:
+            idx = rng.integers(0, len(groups[0]), len(groups[0]))
+            values[r] = statistic([g[idx] for g in groups])
+        else:
+            values[r] = statistic([g[rng.integers(0, len(g), len(g))] for g in groups])
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def pareto(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the frontier of (learning, forgetting) points: higher learning and lower
+    forgetting are better; a point is dropped if another has learning >= and forgetting <=
+    with one of them strict. Returned in order of increasing learning."""
+    keep = []
+    for i, (x, y) in enumerate(points):
+        dominated = any((x2 >= x and y2 <= y) and (x2 > x or y2 < y) for j, (x2, y2) in enumerate(points) if j != i)
+        if not dominated:
+            keep.append(i)
+    return sorted(keep, key=lambda i: (points[i][0], points[i][1]))
+
+
+def at_level(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None:
+    """y interpolated linearly at x = level along points sorted by x (a frontier).
+    None when the level lies outside the points' range: never extrapolate."""
+    pts = sorted(zip(xs, ys))
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x0 <= level <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (level - x0) / (x1 - x0)
+    if len(pts) and pts[0][0] == level:
+        return pts[0][1]
+    return None

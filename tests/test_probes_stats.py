@@ -1,0 +1,143 @@
+"""Probes that measure forgetting only, intervals, and matched-learning comparison:
+checked against hand-computed values."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import eval as E
+import smf_mini as S
+import tasks as T
+from stats import at_level, bootstrap, pareto, wilson
+
+
+# ---------------------------------------------------------------- probes
+
+
+def test_ngram_overlap_by_hand():
+    # probe 8-grams: (a..h) and (b..i); only the first occurs in the other corpus
+    assert T.ngram_overlap(["a b c d e f g h i"], ["x a b c d e f g h y"], n=8) == 0.5
+    assert T.ngram_overlap(["A B C"], ["a b c"], n=3) == 1.0  # case-insensitive
+    assert T.ngram_overlap(["a b c"], ["a b d"], n=3) == 0.0
+
+
+def test_probes_share_no_phrase_with_background_or_task():
+    """The perplexity probe (both halves) shares no 8-word phrase with the SMF background
+    corpus, with the other half, or with the task's training text."""
+    bg = T.background_text()
+    task = T.fictional_facts()["train"] + T.fictional_facts(split="dev")["train"]
+    for split in T.SPLITS:
+        probe = T.wiki_text(split)
+        assert len(probe) >= 25
+        assert T.ngram_overlap(probe, bg) < 0.001
+        assert T.ngram_overlap(probe, task) == 0.0
+    assert T.ngram_overlap(T.wiki_text("test"), T.wiki_text("dev")) < 0.001
+
+
+def test_dev_and_test_are_disjoint():
+    test, dev = T.fictional_facts(), T.fictional_facts(split="dev")
+    assert not {e for _, e, _ in test["facts"]} & {e for _, e, _ in dev["facts"]}
+    for probe in (T.world_facts, T.general_knowledge):
+        a, b = {i["prompt"] for i in probe("test")}, {i["prompt"] for i in probe("dev")}
+        assert a and b and not a & b
+    assert len(test["eval"]) == 240  # 20 countries x 3 relations x 4 held-out phrasings
+
+
+def test_world_facts_items():
+    items = T.world_facts("test")
+    france = next(i for i in items if i["prompt"] == "The capital of France is")
+    assert france["choices"][france["gold"]] == "Paris" and len(set(france["choices"])) == 4
+    assert T.world_facts("test") == items  # fixed distractors
+
+
+def test_calibrated_scoring_subtracts_the_null_prompt(monkeypatch):
+    """With a null prompt, the choice whose likelihood the question raises most wins, even
+    if another choice is likelier overall."""
+    lp = {"Q": [[-1.0, -2.0]], "": [[-0.5, -3.0]]}  # choice 0: +(-0.5), choice 1: +1.0 from the question
+    monkeypatch.setattr(E, "shared_prompt_logprobs", lambda m, t, prompts, choices, bs: lp["" if prompts == [""] else "Q"])
+    item = {"prompt": "Q", "choices": ["x", "y"], "gold": 1}
+    assert E.choice_accuracy(None, None, [item])["correct"] == [0]  # plain likelihood picks x
+    assert E.choice_accuracy(None, None, [dict(item, null_prompt="")])["correct"] == [1]
+
+
+# ---------------------------------------------------------------- intervals
+
+
+def test_wilson_by_hand():
+    lo, hi = wilson(8, 10)  # p = 0.8: centre 0.716738, half-width 0.226576
+    assert lo == pytest.approx(0.490162, abs=1e-5) and hi == pytest.approx(0.943314, abs=1e-5)
+    assert wilson(0, 5)[0] == 0.0 and wilson(5, 5)[1] == 1.0
+    with pytest.raises(ValueError):
+        wilson(1, 0)
+
+
+def test_bootstrap_against_known_answers():
+    assert bootstrap([np.full(50, 0.3)], lambda g: g[0].mean()) == pytest.approx((0.3, 0.3))
+    # a large Bernoulli sample: the percentile interval of the mean matches Wilson's
+    x = np.array([1.0] * 1000 + [0.0] * 1000)
+    lo, hi = bootstrap([x], lambda g: g[0].mean(), reps=3000)
+    wlo, whi = wilson(1000, 2000)
+    assert abs(lo - wlo) < 0.006 and abs(hi - whi) < 0.006
+    # paired draws: a constant difference between two groups has a zero-width interval
+    a = np.arange(20.0)
+    assert bootstrap([a, a + 2], lambda g: (g[1] - g[0]).mean()) == pytest.approx((2.0, 2.0))
+    with pytest.raises(ValueError, match="same number of items"):
+        bootstrap([a, a[:5]], lambda g: 0.0)
+
+
+def test_pareto_and_matched_level_by_hand():
+    pts = [(0.3, 1.0), (0.5, 3.0), (0.4, 5.0), (0.9, 11.0), (0.9, 12.0)]
+    assert pareto(pts) == [0, 1, 3]
+    xs, ys = [0.3, 0.5, 0.9], [1.0, 3.0, 11.0]
+    assert at_level(xs, ys, 0.4) == pytest.approx(2.0)
+    assert at_level(xs, ys, 0.8) == pytest.approx(9.0)
+    assert at_level(xs, ys, 0.3) == pytest.approx(1.0)
+    assert at_level(xs, ys, 0.95) is None and at_level(xs, ys, 0.2) is None
+
+
+# ---------------------------------------------------------------- compare over a sweep
+
+
+def _fake_run(d, method, lr, seed, task_correct, world_lost, wiki_ll, split="test"):
+    """A finished run folder with hand-made per-item results (40 task, 10 world, 10 gk items, 4 documents)."""
+    d.mkdir(parents=True)
+    base = {"task_acc": 0.25, "wiki_ppl": math.exp(100 / 50), "world_acc": 1.0, "gk_acc": 0.5, "split": split,
+            "items": {"task": [1] * 10 + [0] * 30, "world": [1] * 10, "gk": [1, 0] * 5, "wiki": [[-25.0, 12.5]] * 4}}
+    tr = {"task_acc": task_correct / 40, "world_acc": 1 - world_lost / 10, "gk_acc": 0.5, "split": split,
+          "wiki_ppl": math.exp(-wiki_ll * 4 / 50),
+          "items": {"task": [1] * task_correct + [0] * (40 - task_correct), "world": [0] * world_lost + [1] * (10 - world_lost),
+                    "gk": [1, 0] * 5, "wiki": [[wiki_ll, 12.5]] * 4}}
+    S.write_json(d / "results.json", {"protocol": "tiny", "method": method, "base": base, "trained": tr})
+    S.write_json(d / "config.json", {"method": method, "lr": lr, "steps": 60, "seed": seed, "split": split})
+
+
+def test_compare_frontier_by_hand(tmp_path):
+    # full: lr 1 -> task 0.5, world -1 item (10 points); lr 2 -> task 0.9, -3 items (30 points)
+    for seed in (0, 1):
+        _fake_run(tmp_path / f"full-1-{seed}", "full", 1.0, seed, 20, 1, -25.0)
+        _fake_run(tmp_path / f"full-2-{seed}", "full", 2.0, seed, 36, 3, -27.5)
+        _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16 + 4 * seed, 0, -25.0)
+    plot = tmp_path / "figs" / "frontier.png"
+    rep = E.compare(sorted(tmp_path.glob("*-*-*")), str(plot), levels=(0.45, 0.8), out_json=str(tmp_path / "s.json"))
+    assert plot.read_bytes()[:4] == b"\x89PNG"  # exactly the path asked for
+    assert json.loads((tmp_path / "s.json").read_text())["split"] == "test"
+    g = {x["label"]: x["summary"] for x in rep["groups"]}
+    assert g["full lr=1 steps=60"]["task_acc"]["value"] == pytest.approx(0.5)
+    assert g["full lr=2 steps=60"]["world_acc"]["forgetting"] == pytest.approx(30.0)
+    # perplexity: exp(27.5 * 4 / 50) / exp(25 * 4 / 50) - 1 = exp(0.2) - 1
+    assert g["full lr=2 steps=60"]["wiki_ppl"]["forgetting"] == pytest.approx(100 * (math.exp(0.2) - 1))
+    assert g["smf lr=1 steps=60"]["task_acc"]["value"] == pytest.approx(0.45)  # seeds 0.4 and 0.5
+    lo, hi = g["smf lr=1 steps=60"]["task_acc"]["ci"]
+    assert lo < 0.45 < hi
+    full = rep["frontier"]["full"]["world_acc"]["levels"]
+    assert full["0.8"]["forgetting"] == pytest.approx(25.0)  # 10 + (30 - 10) * (0.8 - 0.5) / (0.9 - 0.5)
+    assert full["0.45"] is None  # below the frontier: never extrapolated
+    assert rep["frontier"]["smf"]["world_acc"]["levels"]["0.45"]["forgetting"] == pytest.approx(0.0)
+
+
+def test_compare_refuses_mixed_splits(tmp_path):
+    _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0, split="dev")
+    _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
+    with pytest.raises(SystemExit, match="mix protocols or splits"):
+        E.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
