@@ -1,6 +1,6 @@
 """smf_mini.py: which memory rows to train, and how to train only those.
 
-Sparse Memory Finetuning in three steps (see ../shared/reference/SMF.md, "Scoring rules"):
+Sparse Memory Finetuning in three steps (see docs/METHOD.md, "Which rows train"):
 
 1. Background statistics (`collect_background`): read N background documents once and
    record, per slot, how many documents read it (document frequency, df) and how often it
@@ -144,11 +144,16 @@ class SparseValueUpdate:
     optimizer "sgd": row -= lr * grad. "adamw": Adam moments per row; a row not selected
     this step keeps its value, moments and step count bit-identical, and weight decay is
     applied to selected rows only.
+
+    row_step_cap > 0 bounds each row's move in one step: an update d_r (what the optimizer
+    would add to row r) longer than the cap is shortened to it,
+        d_r <- d_r * min(1, cap / ||d_r||_2),
+    so that no row can jump far on one step, whatever the learning rate (0: no cap).
     """
 
     def __init__(self, model: nn.Module, t: int, rule: str = "tfidf", optimizer: str = "sgd", lr: float = 1.0,
                  background: BackgroundStats | None = None, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, seed: int = 0):
+                 weight_decay: float = 0.0, seed: int = 0, row_step_cap: float = 0.0):
         if t < 1:
             raise ValueError(f"top-t must be at least 1, got {t}.")
         if rule not in RULES:
@@ -161,7 +166,7 @@ class SparseValueUpdate:
         if not self.mems:
             raise ValueError("SMF needs a model with memory attached (memory.attach_memory).")
         self.t, self.rule, self.kind, self.background = t, rule, optimizer, background
-        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        self.betas, self.eps, self.weight_decay, self.row_step_cap = betas, eps, weight_decay, row_step_cap
         self.param_groups = [{"lr": lr}]  # the loop's schedule sets param_groups[0]["lr"]
         self.generator = torch.Generator().manual_seed(seed)
         # Freeze everything, then let only the value tables have gradients.
@@ -222,7 +227,7 @@ class SparseValueUpdate:
             if g is None or rows.numel() == 0:
                 continue
             if self.kind == "sgd":
-                w.index_add_(0, rows, (-lr * g).to(w.dtype))
+                w.index_add_(0, rows, self._capped(-lr * g).to(w.dtype))
             else:
                 st = self.state[i]
                 b1, b2 = self.betas
@@ -235,13 +240,20 @@ class SparseValueUpdate:
                 m_hat = m / (1 - b1 ** n).float()
                 v_hat = v / (1 - b2 ** n).float()
                 old = w.index_select(0, rows).float()
-                new = old * (1 - lr * self.weight_decay) - lr * m_hat / (v_hat.sqrt() + self.eps)
-                w.index_copy_(0, rows, new.to(w.dtype))
+                delta = -lr * self.weight_decay * old - lr * m_hat / (v_hat.sqrt() + self.eps)
+                w.index_copy_(0, rows, (old + self._capped(delta)).to(w.dtype))
         for i, mem in self.mems.items():
             mem.values.weight.grad = None
             self.counts[i].zero_()
         done, self.selected, self.grads = self.selected, {}, {}
         return done
+
+    def _capped(self, delta: torch.Tensor) -> torch.Tensor:
+        """delta (t, dv): each row shortened to at most row_step_cap (L2); unchanged when the cap is 0."""
+        if self.row_step_cap <= 0:
+            return delta
+        norms = delta.norm(dim=1, keepdim=True)  # (t, 1)
+        return delta * (self.row_step_cap / norms.clamp_min(1e-12)).clamp(max=1.0)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for mem in self.mems.values():

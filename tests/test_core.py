@@ -312,3 +312,30 @@ def test_atomic_path_keeps_old_file_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert f.read_text().strip().startswith("{") and "good" in f.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_row_step_cap_against_hand_computed_update(optimizer):
+    """Bounded sparse step: each selected row moves by the optimizer's update, shortened to
+    the cap when it is longer (computed here by hand from the same gradient)."""
+    torch.manual_seed(0)
+    model = S.tiny_random_model("llama")
+    M.attach_memory(model, small_cfg(layers=[2]))
+    ids = torch.randint(0, 256, (2, 9))
+    lr = 50.0 if optimizer == "sgd" else 0.05
+    upd = S.SparseValueUpdate(model, t=6, rule="tf", optimizer=optimizer, lr=lr, row_step_cap=0.01)
+    w0 = upd.mems[2].values.weight.detach().clone()
+    model(input_ids=ids, labels=ids).loss.backward()
+    upd.observe(None)
+    g = upd.mems[2].values.weight.grad.clone()
+    rows = upd.select()[2]
+    upd.step()
+    # the uncapped move: SGD -lr*g; Adam's first step -lr * g / (|g| + eps) (bias-corrected moments)
+    d = -lr * g[rows] if optimizer == "sgd" else -lr * g[rows] / (g[rows].abs() + 1e-8)
+    norms = d.norm(dim=1, keepdim=True)
+    assert (norms > 0.01).any()  # the cap is active on this example
+    want = w0.clone()
+    want[rows] += d * torch.clamp(0.01 / norms, max=1.0)
+    got = upd.mems[2].values.weight.detach()
+    assert torch.allclose(got, want, atol=1e-6)
+    assert ((got - w0)[rows].norm(dim=1) <= 0.01 + 1e-6).all()
