@@ -136,20 +136,11 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
 
 def choice_accuracy(model, tok, items: list[dict], batch_size: int = 8) -> dict:
     """Cloze-style multiple choice: each item's prompt followed by ' ' + choice; the choice
-    with the highest summed log-likelihood wins (the harness's `acc`). An item with a
-    "null_prompt" is scored by calibrated likelihood instead,
-        score(choice) = log p(choice | prompt) - log p(choice | null_prompt)
-    (the harness's `acc_mutual_info`): what the question adds to the choice's likelihood.
-    Returns accuracy, the mean negative log-likelihood of the correct answer, and the
-    per-item outcomes (for intervals)."""
-    choices = [it["choices"] for it in items]
-    lp = shared_prompt_logprobs(model, tok, [it["prompt"] for it in items], choices, batch_size)
-    if any("null_prompt" in it for it in items):
-        null = shared_prompt_logprobs(model, tok, [it.get("null_prompt", "") for it in items], choices, batch_size)
-        ranked = [[a - b for a, b in zip(r, n)] if "null_prompt" in it else r for r, n, it in zip(lp, null, items)]
-    else:
-        ranked = lp
-    correct = [int(max(range(len(r)), key=r.__getitem__) == it["gold"]) for r, it in zip(ranked, items)]
+    with the highest summed log-likelihood wins (the harness's `acc`). Also returns the
+    mean negative log-likelihood of the correct answer (a finer, continuous signal) and
+    the per-item outcomes (for intervals)."""
+    lp = shared_prompt_logprobs(model, tok, [it["prompt"] for it in items], [it["choices"] for it in items], batch_size)
+    correct = [int(max(range(len(r)), key=r.__getitem__) == it["gold"]) for r, it in zip(lp, items)]
     nll = -sum(r[it["gold"]] for r, it in zip(lp, items)) / len(items)
     return {"acc": sum(correct) / len(items), "gold_nll": nll, "n": len(items), "correct": correct}
 
@@ -700,6 +691,22 @@ def frontier_table(groups: list[dict], levels=LEVELS) -> dict:
     return out
 
 
+TARGET = 0.8  # the high learning level settings are chosen for (on dev runs only)
+
+
+def choose_settings(groups: list[dict], target: float = TARGET) -> dict:
+    """The settings rule, applied to DEV runs only: for each method, among its settings whose
+    task accuracy reaches `target`, the one that forgets least on the perplexity probe
+    (wiki_ppl); if none reaches it, the one that learns most. Returns {method: label}."""
+    out = {}
+    for method in sorted({g["method"] for g in groups}):
+        gs = [g for g in groups if g["method"] == method]
+        hit = [g for g in gs if g["summary"]["task_acc"]["value"] >= target]
+        pick = min(hit, key=lambda g: g["summary"]["wiki_ppl"]["forgetting"]) if hit else max(gs, key=lambda g: g["summary"]["task_acc"]["value"])
+        out[method] = {"label": pick["label"], "lr": pick["lr"], "steps": pick["steps"], "reached_target": bool(hit)}
+    return out
+
+
 def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_json: str | None = None) -> dict:
     """Group the runs (same settings, several seeds), summarise each group with 95%
     intervals, print one table of the groups and one of each method's forgetting at
@@ -754,7 +761,13 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
                 cells.append("-" if c is None else f"{c['forgetting']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]")
             t.add_row(p, m, *cells)
     con.print(t)
-    report = {"protocol": protocol, "split": split, "levels": list(levels), "frontier": ft,
+    chosen = None
+    if split == "dev":
+        chosen = choose_settings(groups)
+        con.print(f"settings chosen on these dev runs (task_acc >= {TARGET}, then least wiki_ppl forgetting; else most learning):")
+        for m, c in chosen.items():
+            con.print(f"  {m}: {c['label']}" + ("" if c["reached_target"] else f" (no setting reached {TARGET})"))
+    report = {"protocol": protocol, "split": split, "levels": list(levels), "frontier": ft, "chosen": chosen,
               "groups": [{"label": g["label"], "method": g["method"], "lr": g["lr"], "steps": g["steps"],
                           "runs": [r["name"] for r in g["runs"]], "summary": g["summary"]} for g in groups]}
     _plot(groups, split, plot_path)
@@ -791,7 +804,9 @@ def _plot(groups: list[dict], split: str, path: str) -> None:
             c = COLORS.get(method, "tab:gray")
             ax.errorbar(x, y, xerr=xerr, yerr=yerr, color=c, marker="o", ms=5, capsize=2, lw=1.2, label=method, zorder=3)
             for i, (xi, yi, g) in enumerate(zip(x, y, gs)):
-                ax.annotate(f"{g['lr']:g}", (xi, yi), textcoords="offset points", xytext=(4, 6 if i % 2 else -11), fontsize=7, color=c)
+                ax.annotate(f"lr {g['lr']:g}" + (f", {g['steps']} st" if g["steps"] != gs[0]["steps"] else ""), (xi, yi), textcoords="offset points", xytext=(4, 6 if i % 2 else -11), fontsize=7, color=c)
+        if max(abs(g["summary"][probe]["ci"][1]) for g in groups) > 25:  # one far point must not flatten the rest
+            ax.set_yscale("symlog", linthresh=5)
         ax.set_xlabel("task accuracy, held-out phrasings (learning)")
         ax.set_ylabel(f"{probe}: {FORGET_UNIT[probe]} (forgetting)")
         ax.grid(alpha=0.3)

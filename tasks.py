@@ -161,21 +161,21 @@ def world_facts(split: str = "test", path: str | Path | None = None) -> list[dic
 
 
 def general_knowledge(split: str = "test", path: str | Path | None = None) -> list[dict]:
-    """80 easy 4-choice questions (probes/general_knowledge.jsonl); even rows are "test", odd
-    rows "dev". Prompt "Question: {q}\nAnswer:" with no options listed; each option is scored
-    by calibrated likelihood, log p(option | question) - log p(option | "Answer:") (the
-    harness's acc_mutual_info). The second term cancels any shift in how likely an option is
-    regardless of the question, such as a preference for short answers learnt from the
-    task: the old chat-form probe rose for every method for that reason alone."""
+    """80 easy general-knowledge facts (probes/general_knowledge.jsonl), each as a sentence to
+    complete ("Bees make" -> " honey" against " milk", " silk", " wool"), scored like the
+    task by option likelihood; even rows are "test", odd rows "dev". Sentences, not
+    questions: the task trains a "Question: ... Answer:" layout, and asked in that layout
+    this probe ROSE after training for every method (+12 to +22 points on dev runs) because
+    the model got better at the layout, not at knowing things."""
     _check_split(split)
     rng = random.Random(1234)
     items = []
-    for n, row in enumerate(read_jsonl(path or HERE / "probes" / "general_knowledge.jsonl", ("question", "answer", "distractors"))):
+    for n, row in enumerate(read_jsonl(path or HERE / "probes" / "general_knowledge.jsonl", ("cloze", "answer", "distractors"))):
         choices = [row["answer"]] + list(row["distractors"])
         rng.shuffle(choices)
         if (n % 2 == 1) == (split == "dev"):
             items.append({"question": row["question"], "choices": choices, "gold": choices.index(row["answer"]),
-                          "prompt": f"Question: {row['question']}\nAnswer:", "null_prompt": "Answer:"})
+                          "prompt": row["cloze"]})
     return items
 
 

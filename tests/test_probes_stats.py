@@ -51,14 +51,11 @@ def test_world_facts_items():
     assert T.world_facts("test") == items  # fixed distractors
 
 
-def test_calibrated_scoring_subtracts_the_null_prompt(monkeypatch):
-    """With a null prompt, the choice whose likelihood the question raises most wins, even
-    if another choice is likelier overall."""
-    lp = {"Q": [[-1.0, -2.0]], "": [[-0.5, -3.0]]}  # choice 0: +(-0.5), choice 1: +1.0 from the question
-    monkeypatch.setattr(E, "shared_prompt_logprobs", lambda m, t, prompts, choices, bs: lp["" if prompts == [""] else "Q"])
-    item = {"prompt": "Q", "choices": ["x", "y"], "gold": 1}
-    assert E.choice_accuracy(None, None, [item])["correct"] == [0]  # plain likelihood picks x
-    assert E.choice_accuracy(None, None, [dict(item, null_prompt="")])["correct"] == [1]
+def test_general_knowledge_items_are_sentences():
+    items = T.general_knowledge("test")
+    assert len(items) == 40 and all("?" not in i["prompt"] and "Answer:" not in i["prompt"] for i in items)
+    bees = next(i for i in T.general_knowledge("test") + T.general_knowledge("dev") if i["prompt"] == "Bees make")
+    assert bees["choices"][bees["gold"]] == "honey"
 
 
 # ---------------------------------------------------------------- intervals
@@ -141,3 +138,16 @@ def test_compare_refuses_mixed_splits(tmp_path):
     _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
     with pytest.raises(SystemExit, match="mix protocols or splits"):
         E.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
+
+
+def test_dev_runs_choose_settings_by_the_stated_rule(tmp_path):
+    # full: lr 1 learns 0.5, lr 2 reaches 0.9 (chosen: the only one >= 0.8); smf never reaches 0.8 (most learning wins)
+    for seed in (0, 1):
+        _fake_run(tmp_path / f"full-1-{seed}", "full", 1.0, seed, 20, 1, -25.0, split="dev")
+        _fake_run(tmp_path / f"full-2-{seed}", "full", 2.0, seed, 36, 3, -27.5, split="dev")
+        _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16, 0, -25.0, split="dev")
+        _fake_run(tmp_path / f"smf-3-{seed}", "smf", 3.0, seed, 24, 0, -26.0, split="dev")
+        _fake_run(tmp_path / f"full-3-{seed}", "full", 3.0, seed, 38, 5, -30.0, split="dev")
+    rep = E.compare(sorted(tmp_path.glob("*-*-*")), str(tmp_path / "dev.png"))
+    assert rep["chosen"]["full"]["lr"] == 2.0 and rep["chosen"]["full"]["reached_target"]
+    assert rep["chosen"]["smf"]["lr"] == 3.0 and not rep["chosen"]["smf"]["reached_target"]

@@ -226,3 +226,43 @@ def test_background_file_skips_blank_rows(tmp_path):
     f.write_text('{"text": ""}\n')
     with pytest.raises(SystemExit, match="no non-empty 'text' rows"):
         train.background_docs(cfg)
+
+
+@pytest.mark.parametrize("name", ["../victim", "a/b", "trail/", ".", "..", ".hidden"])
+def test_run_name_must_be_a_plain_folder_name(tmp_path, name):
+    """--name is a folder name under --runs-dir, never a path: '--name ../victim --overwrite'
+    once deleted an unrelated folder. Refused before anything is created."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    runs = tmp_path / "runs"
+    with pytest.raises(SystemExit, match="plain folder name"):
+        train.main(["--runs-dir", str(runs), "--name", name, "--overwrite", "--steps", "1"])
+    assert (victim / "keep.txt").read_text() == "precious" and not runs.exists()
+
+
+def test_sweep_runs_each_setting_once(tmp_path, tiny_dir, capsys):
+    """--lrs x --seeds: one run each, named by its settings; a second call skips finished runs."""
+    flags = small(tiny_dir, "full", steps=2) + ["--lrs", "1e-3,2e-3", "--seeds", "0,1"]
+    assert run(tmp_path, *flags) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["full-test-lr0.001-st2-s0", "full-test-lr0.001-st2-s1", "full-test-lr0.002-st2-s0", "full-test-lr0.002-st2-s1"]
+    cfg = json.loads((tmp_path / "full-test-lr0.002-st2-s1" / "config.json").read_text())
+    assert cfg["lr"] == 2e-3 and cfg["seed"] == 1 and cfg["steps"] == 2
+    capsys.readouterr()
+    assert run(tmp_path, *flags) == 0
+    assert capsys.readouterr().out.count("is finished; skipped") == 4
+
+
+def test_background_statistics_are_cached(tmp_path, tiny_dir, monkeypatch):
+    """A second SMF run with the same model, memory and background reuses the statistics."""
+    monkeypatch.setenv("SMF_MINI_CACHE", str(tmp_path / "cache"))
+    calls = []
+    real = S.collect_background
+    monkeypatch.setattr(S, "collect_background", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for name in ("one", "two"):
+        assert run(tmp_path, *small(tiny_dir, "smf", steps=1), "--name", name) == 0
+    assert len(calls) == 1 and len(list((tmp_path / "cache" / "background").iterdir())) == 1
+    a = S.BackgroundStats.load(str(tmp_path / "one" / "background.safetensors"))
+    b = S.BackgroundStats.load(str(tmp_path / "two" / "background.safetensors"))
+    assert all(torch.equal(a.df[i], b.df[i]) for i in a.df)
