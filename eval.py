@@ -707,6 +707,30 @@ def choose_settings(groups: list[dict], target: float = TARGET) -> dict:
     return out
 
 
+def markdown_tables(report: dict) -> str:
+    """The two --compare tables in Markdown (for a README), from a compare() report."""
+    probes = HEADLINE["tiny"][1:]
+    g0 = report["groups"][0]["summary"]
+    lines = ["| settings | seeds | task_acc [95%] | " + " | ".join(f"{p} forgetting [95%]" for p in probes) + " |",
+             "|---|---|---|" + "---|" * len(probes),
+             f"| base model | - | {g0['task_acc']['base']:.3f} | " + " | ".join(f"{g0[p]['base']:.4g} (base value)" for p in probes) + " |"]
+    for g in report["groups"]:
+        sm = g["summary"]
+        lo, hi = sm["task_acc"]["ci"]
+        cells = [f"{sm[p]['forgetting']:+.1f} [{sm[p]['ci'][0]:+.1f}, {sm[p]['ci'][1]:+.1f}]" for p in probes]
+        lines.append(f"| {g['label']} | {','.join(map(str, sm['seeds']))} | {sm['task_acc']['value']:.3f} [{lo:.3f}, {hi:.3f}] | " + " | ".join(cells) + " |")
+    lines += ["", "| probe | method | " + " | ".join(f"at task_acc {L}" for L in report["levels"]) + " |",
+              "|---|---|" + "---|" * len(report["levels"])]
+    for p in probes:
+        for m, by_probe in report["frontier"].items():
+            cells = []
+            for L in report["levels"]:
+                c = by_probe[p]["levels"][str(L)]
+                cells.append("not reached" if c is None else f"{c['forgetting']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]")
+            lines.append(f"| {p} | {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_json: str | None = None) -> dict:
     """Group the runs (same settings, several seeds), summarise each group with 95%
     intervals, print one table of the groups and one of each method's forgetting at
@@ -773,7 +797,9 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
     _plot(groups, split, plot_path)
     if out_json:
         S.write_json(out_json, report)
-        print(f"summary written to {out_json}")
+        with S.atomic_path(str(out_json).removesuffix(".json") + ".md") as tmp:
+            Path(tmp).write_text(markdown_tables(report))
+        print(f"summary written to {out_json} (and the tables as Markdown beside it)")
     return report
 
 
@@ -839,7 +865,7 @@ def main(argv=None) -> int:
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
     p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.5,...,0.9)")
-    p.add_argument("--summary", help="--compare: also write the tables as JSON here")
+    p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
     p.add_argument("--protocol", choices=PROTOCOLS, help="tiny (offline default), harness (lm-evaluation-harness) or paper (seed paper); default: the run's own")
     p.add_argument("--tasks", help="harness/paper: comma-separated subset of medmcqa,wikitext,triviaqa")
     p.add_argument("--limit", type=int, help="first N items of each set (quick looks)")

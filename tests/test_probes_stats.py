@@ -117,6 +117,8 @@ def test_compare_frontier_by_hand(tmp_path):
         _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16 + 4 * seed, 0, -25.0)
     plot = tmp_path / "figs" / "frontier.png"
     rep = E.compare(sorted(tmp_path.glob("*-*-*")), str(plot), levels=(0.45, 0.8), out_json=str(tmp_path / "s.json"))
+    md = (tmp_path / "s.md").read_text()
+    assert "| world_acc | full | not reached | +25.0 [" in md and "| full lr=2 steps=60 | 0,1 | 0.900 [" in md
     assert plot.read_bytes()[:4] == b"\x89PNG"  # exactly the path asked for
     assert json.loads((tmp_path / "s.json").read_text())["split"] == "test"
     g = {x["label"]: x["summary"] for x in rep["groups"]}
