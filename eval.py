@@ -629,7 +629,7 @@ def load_run(run_dir, device="cpu"):
 
 # ---------------------------------------------------------------- comparing runs along frontiers
 
-LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9)
+LEVELS = (0.4, 0.5, 0.6, 0.7, 0.8)
 COLORS = {"smf": "tab:green", "lora": "tab:blue", "full": "tab:red", "retrofit": "tab:purple"}
 GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory")
 
@@ -864,7 +864,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{S.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
-    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.5,...,0.9)")
+    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
     p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
     p.add_argument("--protocol", choices=PROTOCOLS, help="tiny (offline default), harness (lm-evaluation-harness) or paper (seed paper); default: the run's own")
     p.add_argument("--tasks", help="harness/paper: comma-separated subset of medmcqa,wikitext,triviaqa")
@@ -885,6 +885,8 @@ def main(argv=None) -> int:
             raise SystemExit("error: --tasks is empty; name at least one of medmcqa, wikitext, triviaqa.")
     if a.limit is not None and a.limit < 1:
         raise SystemExit("error: --limit must be at least 1.")
+    if a.window < 2:
+        raise SystemExit("error: --window must be at least 2 tokens.")
     if a.compare:
         try:
             levels = tuple(float(x) for x in a.levels.split(",") if x.strip())

@@ -188,6 +188,10 @@ def resolve_config(args: argparse.Namespace) -> dict:
         (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
         (cfg["lr"] > 0, "the learning rate must be positive"),
         (cfg["row_step_cap"] >= 0, "--row-step-cap must be 0 (off) or positive"),
+        (cfg["save_every"] >= 1, "--save-every must be at least 1"),
+        (cfg["eval_limit"] is None or cfg["eval_limit"] >= 1, "--eval-limit must be at least 1"),
+        (cfg["memory_mode"] in ("add", "replace"), "--memory-mode must be 'add' or 'replace'"),
+        (cfg["task"] != "fictional" or (cfg["n_countries"] or 0) >= 4, "--n-countries must be at least 4 (3 distractors per question)"),
         (cfg["steps"] is None or cfg["steps"] >= 1, "--steps must be at least 1"),
         (cfg["steps"] is not None or (cfg["epochs"] or 0) > 0, "give --steps or a positive --epochs"),
     ]

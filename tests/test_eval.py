@@ -153,6 +153,8 @@ def test_choice_accuracy_hand_case(tok):
 def test_eval_cli_errors(tmp_path):
     with pytest.raises(SystemExit, match="unknown task 'mmlu'"):
         E.main(["--model", "x", "--tasks", "mmlu"])
+    with pytest.raises(SystemExit, match="--window must be at least 2"):
+        E.main(["--model", "x", "--window", "0"])
     (tmp_path / "run").mkdir()
     with pytest.raises(SystemExit, match="not a finished run"):
         E.main([str(tmp_path / "run")])

@@ -58,6 +58,12 @@ def test_help_shows_defaults(capsys):
     (["--memory-layers", "a,b"], "comma-separated integers"),
     (["--top-t", "0"], "--top-t must be at least 1"),
     (["--steps", "0"], "--steps must be at least 1"),
+    (["--save-every", "0"], "--save-every must be at least 1"),
+    (["--eval-limit", "0"], "--eval-limit must be at least 1"),
+    (["--memory-mode", "foo"], "--memory-mode must be"),
+    (["--n-countries", "3"], "--n-countries must be at least 4"),
+    (["--split", "train"], "--split must be 'dev' or 'test'"),
+    (["--row-step-cap", "-1"], "--row-step-cap must be 0"),
 ])
 def test_bad_flags_give_one_clear_error(flags, msg):
     with pytest.raises(SystemExit, match=msg):
