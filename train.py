@@ -359,6 +359,8 @@ def cached_background(model, tok, cfg: dict, progress: bool = True) -> S.Backgro
     h = hashlib.sha1(json.dumps([cfg["model"], cfg["memory_slots"], cfg["memory_heads"], cfg["memory_topk"],
                                  cfg["memory_key_dim"], cfg["memory_layers"], cfg["memory_mode"], cfg["seed"],
                                  cfg["background_max_length"], docs]).encode())
+    for f in ("memory.py", "smf_mini.py"):  # how memory is made and reads are counted
+        h.update((Path(__file__).resolve().parent / f).read_bytes())
     if cfg.get("init_memory"):
         src = Path(cfg["init_memory"])
         h.update((src / "memory.safetensors" if src.is_dir() else src).read_bytes())
