@@ -830,14 +830,14 @@ def _plot(groups: list[dict], split: str, path: str) -> None:
             c = COLORS.get(method, "tab:gray")
             ax.errorbar(x, y, xerr=xerr, yerr=yerr, color=c, marker="o", ms=5, capsize=2, lw=1.2, label=method, zorder=3)
             for i, (xi, yi, g) in enumerate(zip(x, y, gs)):
-                ax.annotate(f"lr {g['lr']:g}" + (f", {g['steps']} st" if g["steps"] != gs[0]["steps"] else ""), (xi, yi), textcoords="offset points", xytext=(4, 6 if i % 2 else -11), fontsize=7, color=c)
+                ax.annotate(f"lr {g['lr']:g}, {g['steps']} st", (xi, yi), textcoords="offset points", xytext=(4, 6 if i % 2 else -11), fontsize=7, color=c)
         if probe == "wiki_ppl" and max(abs(g["summary"][probe]["ci"][1]) for g in groups) > 25:  # one far point must not flatten the rest
             ax.set_yscale("symlog", linthresh=5)
         ax.set_xlabel("task accuracy, held-out phrasings (learning)")
         ax.set_ylabel(f"{probe}: {FORGET_UNIT[probe]} (forgetting)")
         ax.grid(alpha=0.3)
         ax.set_title(probe)
-    axes[0].legend(loc="upper left", fontsize=8)
+    axes[-1].legend(loc="best", fontsize=8)
     fig.suptitle(f"learning vs forgetting ({split} split, {'/'.join(map(str, seeds))} seed(s) per point, 95% intervals); "
                  "better = right and low")
     fig.tight_layout()
