@@ -234,19 +234,26 @@ def test_one_selection_per_step_with_accumulation():
             assert len(changed[i]) <= 5
 
 
-def test_sgd_step_equals_masked_dense_sgd():
-    """Independent reference: torch.optim.SGD on a copy whose gradient is masked by hand."""
+def one_sparse_step(**kw):
+    """One SMF step on a tiny Llama with memory at layer 2 (t=6, TF ranking).
+    Returns (update, value table before, its dense gradient, rows selected)."""
     torch.manual_seed(0)
     model = S.tiny_random_model("llama")
     M.attach_memory(model, small_cfg(layers=[2]))
     ids = torch.randint(0, 256, (2, 9))
-    upd = S.SparseValueUpdate(model, t=6, rule="tf", optimizer="sgd", lr=0.7)
+    upd = S.SparseValueUpdate(model, t=6, rule="tf", **kw)
     w0 = upd.mems[2].values.weight.detach().clone()
     model(input_ids=ids, labels=ids).loss.backward()
     upd.observe(None)
     g = upd.mems[2].values.weight.grad.clone()
     rows = upd.select()[2]
     upd.step()
+    return upd, w0, g, rows
+
+
+def test_sgd_step_equals_masked_dense_sgd():
+    """Independent reference: torch.optim.SGD on a copy whose gradient is masked by hand."""
+    upd, w0, g, rows = one_sparse_step(optimizer="sgd", lr=0.7)
     ref = torch.nn.Parameter(w0.clone())
     mask = torch.zeros(64, 1)
     mask[rows] = 1
@@ -318,18 +325,8 @@ def test_atomic_path_keeps_old_file_on_failure(tmp_path):
 def test_row_step_cap_against_hand_computed_update(optimizer):
     """Bounded sparse step: each selected row moves by the optimizer's update, shortened to
     the cap when it is longer (computed here by hand from the same gradient)."""
-    torch.manual_seed(0)
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg(layers=[2]))
-    ids = torch.randint(0, 256, (2, 9))
     lr = 50.0 if optimizer == "sgd" else 0.05
-    upd = S.SparseValueUpdate(model, t=6, rule="tf", optimizer=optimizer, lr=lr, row_step_cap=0.01)
-    w0 = upd.mems[2].values.weight.detach().clone()
-    model(input_ids=ids, labels=ids).loss.backward()
-    upd.observe(None)
-    g = upd.mems[2].values.weight.grad.clone()
-    rows = upd.select()[2]
-    upd.step()
+    upd, w0, g, rows = one_sparse_step(optimizer=optimizer, lr=lr, row_step_cap=0.01)
     # the uncapped move: SGD -lr*g; Adam's first step -lr * g / (|g| + eps) (bias-corrected moments)
     d = -lr * g[rows] if optimizer == "sgd" else -lr * g[rows] / (g[rows].abs() + 1e-8)
     norms = d.norm(dim=1, keepdim=True)
