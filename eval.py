@@ -707,28 +707,34 @@ def choose_settings(groups: list[dict], target: float = TARGET) -> dict:
     return out
 
 
-def markdown_tables(report: dict) -> str:
-    """The two --compare tables in Markdown (for a README), from a compare() report."""
+def table_cells(report: dict) -> list[tuple[list[str], list[list[str]]]]:
+    """The two --compare tables as (header, rows) of strings, from a compare() report: one
+    row per group of runs, then each method's forgetting at the matched learning levels.
+    compare() prints them; markdown_tables() writes the same cells for a README."""
     probes = HEADLINE["tiny"][1:]
     g0 = report["groups"][0]["summary"]
-    lines = ["| settings | seeds | task_acc [95%] | " + " | ".join(f"{p} forgetting [95%]" for p in probes) + " |",
-             "|---|---|---|" + "---|" * len(probes),
-             f"| base model | - | {g0['task_acc']['base']:.3f} | " + " | ".join(f"{g0[p]['base']:.4g} (base value)" for p in probes) + " |"]
+    head1 = ["settings", "seeds", "task_acc [95%]", *(f"{p} forgetting [95%]" for p in probes)]
+    rows1 = [["base model", "-", f"{g0['task_acc']['base']:.3f}", *(f"{g0[p]['base']:.4g} (base value)" for p in probes)]]
     for g in report["groups"]:
         sm = g["summary"]
         lo, hi = sm["task_acc"]["ci"]
-        cells = [f"{sm[p]['forgetting']:+.1f} [{sm[p]['ci'][0]:+.1f}, {sm[p]['ci'][1]:+.1f}]" for p in probes]
-        lines.append(f"| {g['label']} | {','.join(map(str, sm['seeds']))} | {sm['task_acc']['value']:.3f} [{lo:.3f}, {hi:.3f}] | " + " | ".join(cells) + " |")
-    lines += ["", "| probe | method | " + " | ".join(f"at task_acc {L}" for L in report["levels"]) + " |",
-              "|---|---|" + "---|" * len(report["levels"])]
+        rows1.append([g["label"], ",".join(map(str, sm["seeds"])), f"{sm['task_acc']['value']:.3f} [{lo:.3f}, {hi:.3f}]",
+                      *(f"{sm[p]['forgetting']:+.1f} [{sm[p]['ci'][0]:+.1f}, {sm[p]['ci'][1]:+.1f}]" for p in probes)])
+    head2 = ["probe", "method", *(f"at task_acc {L}" for L in report["levels"])]
+    rows2 = []
     for p in probes:
         for m, by_probe in report["frontier"].items():
-            cells = []
-            for L in report["levels"]:
-                c = by_probe[p]["levels"][str(L)]
-                cells.append("not reached" if c is None else f"{c['forgetting']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]")
-            lines.append(f"| {p} | {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+            cells = [by_probe[p]["levels"][str(L)] for L in report["levels"]]
+            rows2.append([p, m, *("not reached" if c is None else f"{c['forgetting']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]" for c in cells)])
+    return [(head1, rows1), (head2, rows2)]
+
+
+def markdown_tables(report: dict) -> str:
+    """The two --compare tables in Markdown (for a README), from a compare() report."""
+    lines = []
+    for head, rows in table_cells(report):
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows), ""]
+    return "\n".join(lines[:-1]) + "\n"
 
 
 def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_json: str | None = None) -> dict:
@@ -755,45 +761,26 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
     for g in groups:
         g["summary"] = summarize(g["runs"])
     groups.sort(key=lambda g: (g["method"], g["lr"], g["steps"] or 0))
+    chosen = choose_settings(groups) if split == "dev" else None
+    report = {"protocol": protocol, "split": split, "levels": list(levels), "frontier": frontier_table(groups, levels), "chosen": chosen,
+              "groups": [{"label": g["label"], "method": g["method"], "lr": g["lr"], "steps": g["steps"],
+                          "runs": [r["name"] for r in g["runs"]], "summary": g["summary"]} for g in groups]}
     con = Console()
-    t = Table(title=f"runs compared (tiny protocol, {split} split; mean over seeds, 95% bootstrap interval over items)")
-    for c in ("settings", "seeds", "task_acc", *(f"{p} forgetting" for p in HEADLINE["tiny"][1:])):
-        t.add_column(c, justify="left" if c == "settings" else "right")
-    base = groups[0]["summary"]
-    t.add_row("base model", "-", f"{base['task_acc']['base']:.3f}", *[f"{base[p]['base']:.4g} (base)" for p in HEADLINE["tiny"][1:]])
-    for g in groups:
-        sm = g["summary"]
-        lo, hi = sm["task_acc"]["ci"]
-        cells = [f"{sm['task_acc']['value']:.3f} [{lo:.3f}, {hi:.3f}]"]
-        for p in HEADLINE["tiny"][1:]:
-            f, (lo, hi) = sm[p]["forgetting"], sm[p]["ci"]
-            cells.append(f"{f:+.1f} [{lo:+.1f}, {hi:+.1f}]")
-        t.add_row(g["label"], ",".join(map(str, sm["seeds"])), *cells)
-    con.print(t)
-    con.print("forgetting: wiki_ppl in % perplexity increase, world_acc and gk_acc in accuracy points lost (positive = forgot).")
-    ft = frontier_table(groups, levels)
-    t = Table(title="forgetting at matched learning (interpolated along each method's frontier; '-' = level not reached)")
-    t.add_column("probe")
-    t.add_column("method")
-    for L in levels:
-        t.add_column(f"task_acc {L}", justify="right")
-    for p in HEADLINE["tiny"][1:]:
-        for m, by_probe in ft.items():
-            cells = []
-            for L in levels:
-                c = by_probe[p]["levels"][str(L)]
-                cells.append("-" if c is None else f"{c['forgetting']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]")
-            t.add_row(p, m, *cells)
-    con.print(t)
-    chosen = None
-    if split == "dev":
-        chosen = choose_settings(groups)
+    titles = (f"runs compared (tiny protocol, {split} split; mean over seeds, 95% bootstrap interval over items)",
+              "forgetting at matched learning (interpolated along each method's frontier, interval bounds too)")
+    for title, (head, rows) in zip(titles, table_cells(report)):
+        t = Table(title=title)
+        for i, c in enumerate(head):
+            t.add_column(c, justify="left" if i < 2 else "right")
+        for r in rows:
+            t.add_row(*r)
+        con.print(t)
+        if title == titles[0]:
+            con.print("forgetting: wiki_ppl in % perplexity increase, world_acc and gk_acc in accuracy points lost (positive = forgot).")
+    if chosen:
         con.print(f"settings chosen on these dev runs (task_acc >= {TARGET}, then least wiki_ppl forgetting; else most learning):")
         for m, c in chosen.items():
             con.print(f"  {m}: {c['label']}" + ("" if c["reached_target"] else f" (no setting reached {TARGET})"))
-    report = {"protocol": protocol, "split": split, "levels": list(levels), "frontier": ft, "chosen": chosen,
-              "groups": [{"label": g["label"], "method": g["method"], "lr": g["lr"], "steps": g["steps"],
-                          "runs": [r["name"] for r in g["runs"]], "summary": g["summary"]} for g in groups]}
     _plot(groups, split, plot_path)
     if out_json:
         S.write_json(out_json, report)
