@@ -1,8 +1,8 @@
 """Check eval.py's `harness` protocol against lm-evaluation-harness itself.
 
     pip install lm_eval
-    python scripts/check_harness.py --data-dir ../shared/data            # offline model, defaults below
-    python scripts/check_harness.py --data-dir ../shared/data --limit 200 --wikitext-docs 62
+    python scripts/check_harness.py --data-dir DATA            # offline model, defaults below
+    python scripts/check_harness.py --data-dir DATA --limit 200 --wikitext-docs 62
 
 Both sides read the same local files and the same model folder: the harness through custom
 tasks whose prompts, targets, stop strings and metrics are the harness's own (its MedMCQA

@@ -60,4 +60,6 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/wikitext/wikitext-2-raw-v1/test.jsonl")
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python scripts/make_wiki_probe.py PATH/TO/wikitext-2-raw-v1/test.jsonl (the hub's line rows as JSON Lines)")
+    main(sys.argv[1])
