@@ -606,8 +606,11 @@ def load_run(run_dir, device="cpu"):
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise SystemExit(f"error: {run_dir} is not a finished run (no config.json); train one with train.py.")
-    cfg = json.loads((run_dir / "config.json").read_text())
-    method = cfg.get("method")
+    try:
+        cfg = json.loads((run_dir / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise SystemExit(f"error: {run_dir}/config.json is not valid JSON (a damaged file); rerun the training.") from None
+    method = cfg.get("method") if isinstance(cfg, dict) else None
     ckpt = {"full": "model", "lora": "adapter", "smf": "memory.safetensors", "retrofit": "memory.safetensors"}.get(method)
     if ckpt is None:
         raise SystemExit(f"error: {run_dir}/config.json names an unknown method {method!r}.")

@@ -263,19 +263,21 @@ EVAL_HOLDOUT = 1000  # validation rows kept for evaluation when training falls b
 
 def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     """MedMCQA rows in the hub's schema (cop 0-based). Offline with no train file, training
-    uses the validation rows after the first EVAL_HOLDOUT (which stay for evaluation), and says so."""
+    uses the validation rows after the first EVAL_HOLDOUT (which stay for evaluation), and says so.
+    Every row's `cop` is checked (an integer 0..3, or -1 for the unlabelled test split)."""
     if data_dir is None:
         return _hub("openlifescienceai/medmcqa", None, split, "medmcqa/train.jsonl and medmcqa/validation.jsonl")
     d = Path(data_dir) / "medmcqa"
-    if split == "train" and not (d / "train.jsonl").exists() and (d / "validation.jsonl").exists():
-        rows = read_jsonl(d / "validation.jsonl", MEDMCQA_FIELDS)[EVAL_HOLDOUT:]
+    fallback = split == "train" and not (d / "train.jsonl").exists() and (d / "validation.jsonl").exists()
+    f = d / ("validation.jsonl" if fallback else f"{split}.jsonl")
+    rows = read_jsonl(f, MEDMCQA_FIELDS)
+    for n, r in enumerate(rows, 1):
+        if type(r["cop"]) is not int or r["cop"] not in (0, 1, 2, 3, -1):
+            raise ValueError(f"{f}, row {n}: cop must be an integer 0..3 (0 = A), got {r['cop']!r}.")
+    if fallback:
+        rows = rows[EVAL_HOLDOUT:]
         print(f"note: {d}/train.jsonl is missing; training on validation rows {EVAL_HOLDOUT + 1}.. ({len(rows)} rows), "
               f"evaluation uses the first {EVAL_HOLDOUT}.")
-        return rows
-    rows = read_jsonl(d / f"{split}.jsonl", MEDMCQA_FIELDS)
-    for n, r in enumerate(rows, 1):
-        if r["cop"] not in (0, 1, 2, 3, -1):
-            raise ValueError(f"{d / f'{split}.jsonl'}, row {n}: cop must be 0..3 (0 = A), got {r['cop']!r}.")
     return rows
 
 

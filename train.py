@@ -10,15 +10,19 @@ the checkpoint (SMF/retrofit: memory.safetensors; LoRA: adapter/; full: model/),
 results.json (base vs trained evaluation). While it runs, everything lives in
 runs/<name>.partial/, which only replaces runs/<name>/ once the run has finished, so a
 crash or Ctrl-C never destroys a finished run; `--resume` continues a .partial run.
+All checks run before any folder is made; one process owns a run name (runs/.<name>.lock);
+Ctrl-C saves the finished step; a diverged run is moved to runs/<name>.diverged/.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import random
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -242,23 +246,28 @@ def background_docs(cfg: dict) -> list[str]:
     return docs[: cfg["background_docs"]]
 
 
-def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, total_micro: int) -> list[list[int]]:
-    """Deterministic order of micro-batches for the whole run (so --resume can skip ahead).
+def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, steps: int) -> list[list[list[int]]]:
+    """Deterministic order of the whole run (so --resume can skip ahead): per optimizer step,
+    its micro-batches (lists of example indices).
 
-    Each epoch is a seeded permutation; within chunks of 16 batches, examples are sorted by
-    length before being cut into batches (less padding on a CPU), and the batches shuffled.
+    The order is built from the EFFECTIVE batch (batch_size * grad_accum) and only then cut into
+    micro-batches, so --grad-accum changes memory use and nothing else: --batch-size 4
+    --grad-accum 2 sees exactly the examples of --batch-size 8 at every step.
+    Each epoch is a seeded permutation; within chunks of 16 steps, examples are sorted by length
+    before being cut into step batches (less padding on a CPU), and the step batches shuffled.
     """
     rng = random.Random(cfg["seed"])
-    bs, out = cfg["batch_size"], []
-    while len(out) < total_micro:
+    bs, accum = cfg["batch_size"], cfg["grad_accum"]
+    eff, out = bs * accum, []
+    while len(out) < steps:
         perm = list(range(n_examples))
         rng.shuffle(perm)
-        for c in range(0, n_examples, 16 * bs):
-            chunk = sorted(perm[c : c + 16 * bs], key=lambda i: lengths[i])
-            batches = [chunk[j : j + bs] for j in range(0, len(chunk), bs)]
+        for c in range(0, n_examples, 16 * eff):
+            chunk = sorted(perm[c : c + 16 * eff], key=lambda i: lengths[i])
+            batches = [chunk[j : j + eff] for j in range(0, len(chunk), eff)]
             rng.shuffle(batches)
             out += batches
-    return out[:total_micro]
+    return [[b[j : j + bs] for j in range(0, len(b), bs)] for b in out[:steps]]
 
 
 def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int, device) -> dict:
@@ -382,50 +391,143 @@ def lr_at(step: int, total: int, cfg: dict) -> float:
 
 
 class Diverged(RuntimeError):
-    pass
+    """Training blew up: a non-finite loss or weight, or a loss far above where it started."""
+
+
+# A loss more than this factor (plus one nat) above the first step's loss counts as divergence:
+# a working run lowers its loss; a learning rate far too high sends it up, often to ln(vocabulary)
+# (uniform predictions) with zero gradients, where a finite-loss check alone would never fire.
+DIVERGE_FACTOR = 2.0
+
+
+def check_step(step: int, loss: float, first_loss: float | None) -> None:
+    if not math.isfinite(loss):
+        raise Diverged(f"the loss became {loss} at step {step + 1}")
+    if first_loss is not None and loss > DIVERGE_FACTOR * first_loss + 1.0:
+        raise Diverged(f"the loss rose to {loss:.2f} at step {step + 1} from {first_loss:.2f} at step 1")
+
+
+def check_weights(model, cfg: dict, step: int) -> None:
+    """Every trainable tensor finite (checked before each save, so no checkpoint holds NaN or inf)."""
+    for name, t in trainable_state(model, cfg).items():
+        if not torch.isfinite(t).all():
+            raise Diverged(f"weights became non-finite ({name}) by step {step}")
 
 
 # ---------------------------------------------------------------- the loop
 
 
-def train(cfg: dict, work: Path, resume: bool, device, progress: bool = True):
-    """Train in `work` (runs/<name>.partial). Returns (model, tok, log)."""
+def load_examples(cfg: dict) -> list[tuple[str, str]]:
+    examples = [("", d) for d in background_docs(cfg)] if cfg["method"] == "retrofit" else training_examples(cfg)
+    if not examples:
+        raise SystemExit("error: the training set is empty.")
+    return examples
+
+
+def check_tokens_to_learn(tok, examples, cfg: dict, device) -> None:
+    """Stop early (with the real cause) when truncation leaves nothing to learn from."""
+    b = collate(tok, examples[:256], cfg["loss_on"], cfg["max_length"], device)
+    if int((b["labels"][:, 1:] != -100).sum()) == 0:
+        raise SystemExit(f"error: no tokens to learn from: with --max-length {cfg['max_length']} and --loss-on "
+                         f"{cfg['loss_on']}, truncation leaves no target token in the first {len(examples[:256])} "
+                         "training examples; raise --max-length.")
+
+
+def resume_state(work: Path, model, opt, cfg: dict):
+    """(start step, log, rows moved so far) from work/state.pt, or a fresh start."""
+    state_path = work / "state.pt"
+    if not state_path.exists():
+        return 0, [], {}
+    st = torch.load(state_path, weights_only=False)
+    load_trainable_state(model, cfg, st["trainable"])
+    opt.load_state_dict(st["optimizer"])
+    torch.set_rng_state(st["rng"])
+    print(f"Resuming {work} at step {st['step']}.")
+    return st["step"], st["log"], st["rows_changed"]
+
+
+class StopAfterStep:
+    """While active, the first Ctrl-C asks the loop to save and stop after the current step
+    (no half-applied update is ever saved); a second Ctrl-C stops at once."""
+
+    def __enter__(self):
+        self.asked = False
+        try:
+            self.old = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: leave Ctrl-C alone
+            self.old = None
+        return self
+
+    def _handler(self, signum, frame):
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        print("\nCtrl-C: saving after this step (press again to stop at once)...", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+
+
+def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, device, autocast) -> tuple[float, int]:
+    """One optimizer step over the micro-batches of `batch`. Returns (loss, tokens read)."""
+    micro = [collate(tok, [examples[i] for i in ids], cfg["loss_on"], cfg["max_length"], device) for ids in batch]
+    # One loss scale for every method: the sum of token losses over the whole optimizer step
+    # divided by the step's number of loss tokens, so accumulation gives exactly the gradient
+    # of one big batch.
+    n_loss = sum(int((b["labels"][:, 1:] != -100).sum()) for b in micro)
+    if n_loss == 0:  # truncation left nothing to learn in this step: skip it
+        return float("nan"), 0
+    total, tokens = 0.0, 0
+    for b in micro:
+        with autocast:
+            logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+        loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), b["labels"][:, 1:].reshape(-1),
+                               ignore_index=-100, reduction="sum") / n_loss
+        if cfg["method"] == "smf":
+            opt.observe(b["attention_mask"])  # count this micro-batch's reads (padding excluded)
+        loss.backward()
+        total += float(loss.detach())
+        tokens += int(b["attention_mask"].sum())
+    return total, tokens
+
+
+def apply_update(model, opt, cfg: dict) -> tuple[float, dict]:
+    """Clip and step. SMF first selects its rows (one selection per optimizer step, over all
+    its micro-batches) and clips over the selected rows only. Returns (grad norm, rows moved)."""
+    if cfg["method"] == "smf":
+        opt.select()
+        gnorm = opt.clip_grad_norm_(cfg["clip"])
+    else:
+        params = [p for p in model.parameters() if p.requires_grad]
+        gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
+    moved = opt.step()
+    opt.zero_grad(set_to_none=True)
+    return gnorm, moved if cfg["method"] == "smf" else {}
+
+
+def train(cfg: dict, work: Path, device, progress: bool = True):
+    """Train in `work` (runs/<name>.partial), resuming from work/state.pt if it is there.
+    Returns (model, tok, log, rows_changed)."""
     from tqdm.auto import tqdm
 
     torch.manual_seed(cfg["seed"])
     model, tok = S.load_model(cfg["model"], device=device)
     model.config.use_cache = False
     model, opt, extras = setup_method(model, tok, cfg, device, progress)
-    if cfg["method"] == "retrofit":
-        examples = [("", d) for d in background_docs(cfg)]
-    else:
-        examples = training_examples(cfg)
-    if not examples:
-        raise SystemExit("error: the training set is empty.")
-    lengths = [len(p) + len(c) for p, c in examples]
-    accum = cfg["grad_accum"]
-    steps = cfg["steps"] or max(1, math.ceil(cfg["epochs"] * len(examples) / (cfg["batch_size"] * accum)))
+    examples = load_examples(cfg)
+    check_tokens_to_learn(tok, examples, cfg, device)
+    steps = cfg["steps"] or max(1, math.ceil(cfg["epochs"] * len(examples) / (cfg["batch_size"] * cfg["grad_accum"])))
     cfg["resolved_steps"] = steps
-    schedule = batch_schedule(len(examples), lengths, cfg, steps * accum)
-    params = [p for p in model.parameters() if p.requires_grad]
-    is_smf = cfg["method"] == "smf"
-
-    log: list[dict] = []
-    rows_changed: dict[int, list[torch.Tensor]] = {}
-    start = 0
-    state_path = work / "state.pt"
-    if resume and state_path.exists():
-        st = torch.load(state_path, weights_only=False)
-        load_trainable_state(model, cfg, st["trainable"])
-        opt.load_state_dict(st["optimizer"])
-        torch.set_rng_state(st["rng"])
-        start, log, rows_changed = st["step"], st["log"], st["rows_changed"]
-        print(f"Resuming {work} at step {start}.")
+    schedule = batch_schedule(len(examples), [len(p) + len(c) for p, c in examples], cfg, steps)
+    start, log, rows_changed = resume_state(work, model, opt, cfg)
     if extras.get("background") is not None:
         extras["background"].save(str(work / "background.safetensors"))
+    write_log(work, log)  # the log on disk restarts from the checkpoint's steps
 
     def save_state(step: int):
-        with S.atomic_path(state_path) as tmp:
+        check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
+        with S.atomic_path(work / "state.pt") as tmp:
             torch.save({"step": step, "trainable": trainable_state(model, cfg), "optimizer": opt.state_dict(),
                         "rng": torch.get_rng_state(), "log": log, "rows_changed": rows_changed}, tmp)
 
@@ -433,48 +535,41 @@ def train(cfg: dict, work: Path, resume: bool, device, progress: bool = True):
     model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=cfg["method"], disable=not progress, dynamic_ncols=True)
     t0, tokens_seen = time.time(), 0
-    for step in bar:
-        lr = lr_at(step, steps, cfg)
-        opt.param_groups[0]["lr"] = lr
-        for g in opt.param_groups[1:]:
-            g["lr"] = lr
-        micro = [collate(tok, [examples[i] for i in schedule[step * accum + j]], cfg["loss_on"], cfg["max_length"], device)
-                 for j in range(accum)]
-        # One loss scale for every method (SMF.md mistake 5): the sum of token losses over the
-        # whole optimizer step divided by the step's number of loss tokens, so accumulation
-        # gives exactly the gradient of one big batch.
-        n_loss = sum(int((b["labels"][:, 1:] != -100).sum()) for b in micro)
-        total = 0.0
-        for b in micro:
-            with autocast:
-                logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
-            loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), b["labels"][:, 1:].reshape(-1),
-                                   ignore_index=-100, reduction="sum") / n_loss
-            if is_smf:
-                opt.observe(b["attention_mask"])  # count this micro-batch's reads (padding excluded)
-            loss.backward()
-            total += float(loss.detach())
-            tokens_seen += int(b["attention_mask"].sum())
-        if not math.isfinite(total):
-            raise Diverged(f"the loss became {total} at step {step}; lower the learning rate (--lr)")
-        if is_smf:
-            opt.select()  # one selection per optimizer step, over all its micro-batches
-        if is_smf:
-            gnorm = opt.clip_grad_norm_(cfg["clip"])  # over the selected rows only
-        else:
-            gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
-        moved = opt.step()
-        opt.zero_grad(set_to_none=True)
-        if is_smf:
-            for i, rows in moved.items():
-                rows_changed.setdefault(i, []).append(rows.cpu())
-        log.append({"step": step + 1, "loss": total, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0})
-        bar.set_postfix(loss=f"{total:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
-        if (step + 1) % cfg["save_every"] == 0 and step + 1 < steps:
-            save_state(step + 1)
+    with StopAfterStep() as ctrl_c:
+        for step in bar:
+            lr = lr_at(step, steps, cfg)
+            opt.param_groups[0]["lr"] = lr
+            loss, tokens = train_step(model, opt, tok, examples, schedule[step], cfg, device, autocast)
+            tokens_seen += tokens
+            if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
+                check_step(step, loss, next((r["loss"] for r in log if math.isfinite(r["loss"])), None))
+                gnorm, moved = apply_update(model, opt, cfg)
+                for i, rows in moved.items():
+                    rows_changed.setdefault(i, []).append(rows.cpu())
+            else:
+                gnorm = 0.0
+            log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0})
+            append_log(work, log[-1])
+            bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
+            if ctrl_c.asked:
+                save_state(step + 1)
+                raise KeyboardInterrupt
+            if (step + 1) % cfg["save_every"] == 0 and step + 1 < steps:
+                save_state(step + 1)
     bar.close()
-    save_state(steps)
-    return model, tok, log, rows_changed, extras
+    save_state(steps)  # kept until results.json is written, so --resume can finish an evaluation
+    return model, tok, log, rows_changed
+
+
+def write_log(work: Path, log: list[dict]) -> None:
+    with S.atomic_path(work / "log.jsonl") as tmp:
+        Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in log))
+
+
+def append_log(work: Path, row: dict) -> None:
+    """log.jsonl grows as steps happen, so a run can be watched (tail -f runs/<name>.partial/log.jsonl)."""
+    with open(work / "log.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
@@ -504,6 +599,7 @@ def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
 
 def finish(work: Path, run_dir: Path) -> None:
     """Move the finished .partial folder into place; an older finished run is removed only now."""
+    remove_temporaries(work)
     old = None
     if run_dir.exists():
         old = run_dir.with_name(run_dir.name + ".old")
@@ -513,6 +609,138 @@ def finish(work: Path, run_dir: Path) -> None:
     os.replace(work, run_dir)
     if old is not None:
         shutil.rmtree(old)
+
+
+def remove_temporaries(work: Path) -> None:
+    """Half-written files (S.atomic_path's .NAME.*.tmp) left by a kill during a save."""
+    for f in work.rglob(".*.tmp"):
+        f.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- run folders: one writer, checks first
+
+
+@contextlib.contextmanager
+def run_lock(runs_dir: Path, name: str):
+    """Exclusive lock on a run name: runs/.<name>.lock holds the owner's process id.
+
+    A second process with the same name is refused while the owner lives; a lock whose owner
+    is gone (killed with SIGKILL, machine restarted) is stale and taken over."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    lock = runs_dir / f".{name}.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid_alive(pid):
+                raise SystemExit(f"error: a run with this name is in progress (pid {pid}); wait for it to finish "
+                                 f"or stop it, or choose another --name.")
+            lock.unlink(missing_ok=True)  # stale: its owner is gone
+    else:
+        raise SystemExit(f"error: could not take the lock {lock}; another process keeps creating it.")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise SystemExit(f"error: --device must be cpu, cuda (or cuda:N) or auto; got {name!r}.")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda, but torch sees no GPU on this machine; use --device cpu (or auto).")
+    return torch.device(name)
+
+
+def model_layer_count(model: str) -> int:
+    """Decoder layers of --model, read from its config alone (seconds, no weights)."""
+    from transformers import AutoConfig
+
+    path = Path(S.offline_model_dir()) if model == S.OFFLINE_MODEL else Path(model).expanduser()
+    hub_like = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists()
+    if not hub_like:
+        if not path.is_dir():
+            raise SystemExit(f"error: --model {model}: there is no such folder; give a model folder, a hub id, "
+                             f"or {S.OFFLINE_MODEL} (offline).")
+        if not (path / "config.json").exists():
+            raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
+                             "(make one with save_pretrained).")
+    try:
+        return int(AutoConfig.from_pretrained(str(path)).num_hidden_layers)
+    except Exception as e:  # offline hub id, unreadable config: one sentence, not a traceback
+        raise SystemExit(f"error: could not read the config of --model {model} ({type(e).__name__}); offline, use "
+                         f"--model {S.OFFLINE_MODEL} or a local folder.") from None
+
+
+def validate_inputs(cfg: dict, no_eval: bool) -> None:
+    """Every check of the model, memory sizes, data files and rows, in seconds, before any
+    folder is made or the model is loaded; a problem ends in one sentence naming the fix."""
+    try:
+        n_layers = model_layer_count(cfg["model"])
+        if cfg["method"] in ("smf", "retrofit"):
+            if cfg.get("init_memory"):
+                src = Path(cfg["init_memory"])
+                if not (src / "memory.safetensors" if src.is_dir() else src).exists():
+                    raise SystemExit(f"error: --init-memory {src}: no memory.safetensors there; point it at a finished retrofit run.")
+            else:
+                memory_config(cfg).validate(n_layers)
+            if cfg["method"] == "retrofit" or cfg["rule"] in ("tfidf", "kl"):
+                background_docs(cfg)  # reads (and checks) a background file
+        if cfg["task"] == "medmcqa":
+            training_examples(cfg)
+            if not no_eval and cfg.get("data_dir"):
+                T.medmcqa_rows(cfg["data_dir"], "validation")
+        elif cfg.get("data_dir"):
+            print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+# Settings that may change on --resume: they do not change how the steps are trained.
+RESUME_MAY_CHANGE = {"eval_limit", "save_every", "train_seconds", "resolved_steps"}
+
+
+def check_resume_settings(work: Path, cfg: dict) -> None:
+    try:
+        saved = json.loads((work / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise SystemExit(f"error: {work}/config.json is missing or unreadable, so the interrupted run cannot be "
+                         "resumed safely; delete that folder to start again.") from None
+    saved = json.loads(json.dumps(saved))
+    now = json.loads(json.dumps(cfg, default=str))
+    diff = sorted(k for k in set(saved) | set(now) if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k))
+    if diff:
+        shown = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in diff)
+        raise SystemExit(f"error: --resume with changed training settings: {shown}; give the interrupted run's "
+                         "flags, or start a new run under another --name.")
+
+
+def park_diverged(work: Path) -> Path:
+    """Move a diverged .partial folder aside (runs/<name>.diverged), so a corrected rerun can start."""
+    dest = work.with_name(work.name[: -len(".partial")] + ".diverged")
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(work, dest)
+    return dest
 
 
 def _floats(text: str, flag: str, kind=float) -> list:
@@ -572,23 +800,25 @@ def main(argv=None) -> int:
     name = args.name or f"{cfg['preset']}-{cfg['method']}"
     if not name or name in (".", "..") or any(c in name for c in "/\\") or name.startswith("."):
         raise SystemExit(f"error: --name must be a plain folder name (no '/', no leading '.'); got {name!r}.")
-    run_dir = Path(args.runs_dir) / name
-    work = Path(args.runs_dir) / f"{name}.partial"
+    device = pick_device(args.device)
+    validate_inputs(cfg, args.no_eval)
+    runs_dir = Path(args.runs_dir)
+    with run_lock(runs_dir, name):
+        return run(cfg, args, name, runs_dir, device)
+
+
+def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
+    """One run, holding its lock: train in runs/<name>.partial, evaluate, then move into place."""
+    run_dir, work = runs_dir / name, runs_dir / f"{name}.partial"
     if args.resume and not work.exists():
         raise SystemExit(f"error: there is no interrupted run at {work} to resume; drop --resume to start one.")
     if not args.resume and work.exists():
         raise SystemExit(f"error: an interrupted run exists at {work}; pass --resume to continue it, or delete that folder to start again.")
     if not args.resume and run_dir.exists() and not args.overwrite:
         raise SystemExit(f"error: {run_dir} already holds a finished run; pass --overwrite to replace it (once the new run finishes) or choose --name.")
-    if args.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(args.device)
     if args.resume:
-        saved = json.loads((work / "config.json").read_text())
-        for k in ("method", "preset", "seed", "model", "steps"):
-            if saved.get(k) != cfg.get(k):
-                raise SystemExit(f"error: --resume with a different {k} ({cfg.get(k)!r}) than the interrupted run ({saved.get(k)!r}); give the same flags.")
+        check_resume_settings(work, cfg)
+        remove_temporaries(work)
     work.mkdir(parents=True, exist_ok=True)
     S.write_json(work / "config.json", cfg)
     import eval as E
@@ -596,25 +826,36 @@ def main(argv=None) -> int:
     E.print_config(cfg, name)
     started = time.time()
     try:
-        model, tok, log, rows_changed, extras = train(cfg, work, args.resume, device)
+        model, tok, log, rows_changed = train(cfg, work, device)
+    except SystemExit:  # a late check failed (e.g. no tokens to learn from)
+        if not args.resume and not (work / "state.pt").exists():
+            shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
+        raise
     except Diverged as e:
-        print(f"error: {e}. The last good checkpoint is kept in {work}; --resume continues from it.", file=sys.stderr)
+        dest = park_diverged(work)
+        print(f"error: training diverged: {e}. Lower the learning rate (--lr) and run again; the diverged run's "
+              f"files were moved to {dest} for inspection (there is nothing in it to resume).", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\nInterrupted. The last checkpoint is kept in {work}; run the same command with --resume to continue.", file=sys.stderr)
+        step = torch.load(work / "state.pt", mmap=True, weights_only=False)["step"] if (work / "state.pt").exists() else None
+        kept = f"the checkpoint at step {step} is kept in {work}" if step else f"no checkpoint was saved yet ({work})"
+        print(f"\nInterrupted: {kept}; run the same command with --resume to continue.", file=sys.stderr)
         return 130
-    train_time = time.time() - started
-    cfg["train_seconds"] = round(train_time, 1)
+    cfg["train_seconds"] = round(time.time() - started, 1)
     S.write_json(work / "config.json", cfg)
-    with S.atomic_path(work / "log.jsonl") as tmp:
-        Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in log))
+    write_log(work, log)
     save_checkpoint(model, tok, cfg, work, rows_changed)
-    (work / "state.pt").unlink(missing_ok=True)
     if not args.no_eval and cfg["method"] != "retrofit":
         model.eval()
-        results = E.evaluate_run(model, tok, cfg, device)
+        try:
+            results = E.evaluate_run(model, tok, cfg, device)
+        except KeyboardInterrupt:
+            print(f"\nInterrupted during evaluation. Training is finished and kept in {work}; run the same command "
+                  "with --resume to evaluate without retraining.", file=sys.stderr)
+            return 130
         S.write_json(work / "results.json", results)
         E.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
+    (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
     finish(work, run_dir)
     print(f"Run saved in {run_dir} ({time.time() - started:.0f} s).")
     return 0

@@ -1,0 +1,284 @@
+"""Run folders that cannot lose data (issue 13) and bad input that ends in one sentence.
+
+Every bad input goes through the real command line (train.main / eval.main with an argv list;
+a few through a real `python train.py` process) and must end in one sentence, with no
+traceback, and without creating, moving or deleting anything outside the run's own folder.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import eval as E
+import train
+from test_train import small, tiny_dir  # noqa: F401  (the tiny model folder fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tree(root: Path) -> dict:
+    """Every path under root with its size and modification time."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+def medmcqa_dir(root: Path, rows: str, name: str = "train.jsonl") -> None:
+    """root/medmcqa/<name> holding `rows` (a --data-dir)."""
+    (root / "medmcqa").mkdir(parents=True, exist_ok=True)
+    (root / "medmcqa" / name).write_text(rows)
+
+
+GOOD_ROW = '{"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 1}\n'
+
+# (id, flags (TINY = the tiny model's flags are added), message the error must contain).
+# Files named {tmp} are made by make_files below.
+BAD = [
+    ("name-traversal", ["--name", "../victim", "--overwrite"], "plain folder name"),
+    ("name-subfolder", ["--name", "fin/sub"], "plain folder name"),
+    ("name-trailing-slash", ["--name", "trail/"], "plain folder name"),
+    ("name-hidden", ["--name", ".x"], "plain folder name"),
+    ("rule", ["--rule", "bm25"], "--rule must be one of"),
+    ("layers-not-int", ["--memory-layers", "a,b"], "comma-separated integers"),
+    ("layers-out-of-range", ["TINY", "--memory-layers", "99"], "out of range: this model has layers 0..2"),
+    ("slots-not-square", ["TINY", "--memory-slots", "1000"], "perfect square"),
+    ("topk-too-big", ["TINY", "--memory-topk", "500"], "cannot exceed the sub-keys"),
+    ("key-dim-odd", ["TINY", "--memory-key-dim", "3"], "key_dim must be even"),
+    ("memory-mode", ["--memory-mode", "foo"], "--memory-mode must be"),
+    ("n-countries", ["--n-countries", "3"], "--n-countries must be at least 4"),
+    ("save-every-0", ["--save-every", "0"], "--save-every must be at least 1"),
+    ("eval-limit-0", ["--eval-limit", "0"], "--eval-limit must be at least 1"),
+    ("steps-0", ["--steps", "0"], "--steps must be at least 1"),
+    ("top-t-0", ["--top-t", "0"], "--top-t must be at least 1"),
+    ("lr-negative", ["--lr", "-1"], "learning rate must be positive"),
+    ("batch-size-0", ["--batch-size", "0"], "--batch-size and --grad-accum must be at least 1"),
+    ("loss-on", ["--loss-on", "foo"], "--loss-on must be"),
+    ("split", ["--split", "train"], "--split must be 'dev' or 'test'"),
+    ("row-step-cap", ["--row-step-cap", "-1"], "--row-step-cap must be 0"),
+    ("device-unknown", ["TINY", "--device", "tpu"], "--device must be cpu, cuda"),
+    ("model-missing", ["--model", "/nonexistent/model"], "there is no such folder"),
+    ("model-not-a-model", ["--model", "{tmp}/notamodel"], "has no config.json"),
+    ("data-dir-missing", ["TINY", "--task", "medmcqa", "--data-dir", "/nonexistent"], "does not exist"),
+    ("medmcqa-bad-json", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/badjson"], "row 2: not valid JSON"),
+    ("medmcqa-no-cop", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/nocop"], "missing field(s) cop"),
+    ("medmcqa-empty", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/empty"], "has no rows"),
+    ("medmcqa-cop-float", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/copfloat"], "cop must be an integer 0..3"),
+    ("medmcqa-cop-7", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/cop7"], "row 2: cop must be an integer"),
+    ("background-no-text", ["TINY", "--background", "{tmp}/bg.jsonl"], "missing field(s) text"),
+    ("background-missing", ["TINY", "--background", "{tmp}/none.jsonl"], "does not exist"),
+    ("init-memory-missing", ["TINY", "--init-memory", "{tmp}/nomem"], "no memory.safetensors there"),
+    ("resume-nothing", ["TINY", "--resume"], "no interrupted run"),
+    ("sweep-bad-lrs", ["--lrs", "abc"], "--lrs takes comma-separated numbers"),
+    ("no-tokens", ["TINY", "--max-length", "1"], "no tokens to learn from"),
+]
+if not torch.cuda.is_available():
+    BAD.append(("device-cuda-without-gpu", ["TINY", "--device", "cuda"], "sees no GPU"))
+
+
+def make_files(tmp: Path) -> None:
+    (tmp / "notamodel").mkdir()
+    (tmp / "notamodel" / "readme.txt").write_text("not a model")
+    medmcqa_dir(tmp / "badjson", GOOD_ROW + "{not json\n")
+    medmcqa_dir(tmp / "nocop", '{"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d"}\n')
+    medmcqa_dir(tmp / "empty", "")
+    medmcqa_dir(tmp / "copfloat", GOOD_ROW.replace('"cop": 1', '"cop": 2.0'))
+    medmcqa_dir(tmp / "cop7", GOOD_ROW + GOOD_ROW.replace('"cop": 1', '"cop": 7'))
+    (tmp / "bg.jsonl").write_text('{"content": "no text field"}\n')
+    (tmp / "victim").mkdir()
+    (tmp / "victim" / "keep.txt").write_text("precious")
+
+
+@pytest.mark.parametrize("case,flags,msg", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_sentence_and_changes_nothing(tmp_path, tiny_dir, capsys, case, flags, msg):  # noqa: F811
+    make_files(tmp_path)
+    runs = tmp_path / "runs"
+    argv = [f.replace("{tmp}", str(tmp_path)) for f in flags]
+    if argv and argv[0] == "TINY":
+        argv = [x for x in small(tiny_dir, "smf", steps=2) if x != "--no-eval"] + argv[1:]
+    before = tree(tmp_path)
+    with pytest.raises(SystemExit) as info:  # SystemExit: the message is printed, no traceback
+        train.main(["--runs-dir", str(runs), *argv])
+    text = str(info.value.code)
+    assert info.value.code not in (0, None) and msg in text, text
+    assert text.startswith("error: ") and "Traceback" not in text + capsys.readouterr().err
+    after = tree(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith("runs")} == before  # nothing else changed
+    assert not [k for k in after if k.startswith("runs/") and not k.startswith("runs/.")]  # no run folder left
+
+
+def test_real_command_lines_exit_with_one_sentence(tmp_path):
+    """The same through a real process: exit status 1, the sentence on stderr, no traceback."""
+    for flags, msg in ((["--rule", "bm25"], "--rule must be one of"), (["--name", "../x"], "plain folder name"),
+                       (["--model", "/nonexistent/model"], "there is no such folder")):
+        p = subprocess.run([sys.executable, str(ROOT / "train.py"), "--runs-dir", str(tmp_path / "runs"), *flags],
+                           capture_output=True, text=True, cwd=tmp_path)
+        assert p.returncode == 1 and msg in p.stderr and "Traceback" not in p.stderr, p.stderr
+    p = subprocess.run([sys.executable, str(ROOT / "eval.py"), "--model", "x", "--window", "0"], capture_output=True, text=True)
+    assert p.returncode == 1 and "--window must be at least 2" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_eval_refuses_damaged_run_folder(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{broken")
+    with pytest.raises(SystemExit, match="config.json is not valid JSON"):
+        E.main([str(tmp_path / "run")])
+
+
+# ---------------------------------------------------------------- one writer per run
+
+
+def test_live_lock_refuses_a_second_writer(tmp_path, tiny_dir):  # noqa: F811
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (runs / ".tiny-full.lock").write_text(str(owner.pid))
+        with pytest.raises(SystemExit, match=f"a run with this name is in progress \\(pid {owner.pid}\\)"):
+            train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1), "--resume"])
+        assert sorted(p.name for p in runs.iterdir()) == [".tiny-full.lock"]
+    finally:
+        owner.kill()
+        owner.wait()
+    # the owner is gone: its lock is stale and taken over; the run releases it when done
+    assert train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1)]) == 0
+    assert sorted(p.name for p in runs.iterdir()) == ["tiny-full"]
+
+
+# ---------------------------------------------------------------- divergence guard
+
+
+def test_divergence_rule_by_hand():
+    train.check_step(5, 4.0, 3.0)  # a little above the start: fine
+    with pytest.raises(train.Diverged, match="rose to 10.80 at step 6 from 3.00"):
+        train.check_step(5, 10.8, 3.0)  # stuck at ln(vocabulary): uniform predictions
+    with pytest.raises(train.Diverged, match="became nan"):
+        train.check_step(0, float("nan"), None)
+
+
+def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
+    import memory as M
+    import smf_mini as S
+
+    model, _ = S.load_model(tiny_dir)
+    M.attach_memory(model, M.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[1]))
+    cfg = {"method": "smf"}
+    train.check_weights(model, cfg, 3)
+    with torch.no_grad():
+        M.memory_layers(model)[1].values.weight[7, 0] = float("inf")
+    with pytest.raises(train.Diverged, match="non-finite"):
+        train.check_weights(model, cfg, 3)
+
+
+def test_divergence_moves_the_run_aside_and_says_what_was_kept(tmp_path, tiny_dir, capsys):  # noqa: F811
+    flags = small(tiny_dir, "full", steps=6, extra=["--lr", "1e30", "--clip", "0"])
+    assert train.main(["--runs-dir", str(tmp_path), *flags]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged" in err and "Lower the learning rate (--lr)" in err and "nothing in it to resume" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-full.diverged"]
+    state = tmp_path / "tiny-full.diverged" / "state.pt"
+    if state.exists():  # any checkpoint that was written holds finite weights only
+        st = torch.load(state, weights_only=False)
+        assert all(torch.isfinite(v).all() for v in st["trainable"].values())
+    # the corrected rerun is not blocked
+    assert train.main(["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1, extra=["--lr", "1e-3"])]) == 0
+
+
+# ---------------------------------------------------------------- resume
+
+
+def test_resume_refuses_changed_training_settings(tmp_path, tiny_dir, monkeypatch):  # noqa: F811
+    flags = small(tiny_dir, "smf", steps=4)
+    interrupt_at(monkeypatch, 2)
+    assert train.main(["--runs-dir", str(tmp_path), *flags]) == 130
+    with pytest.raises(SystemExit, match=r"changed training settings: batch_size \(36 -> 4\), lr .*top_t \(64 -> 5\)"):
+        train.main(["--runs-dir", str(tmp_path), *flags, "--resume", "--lr", "1", "--batch-size", "4", "--top-t", "5"])
+    cfg = json.loads((tmp_path / "tiny-smf.partial" / "config.json").read_text())
+    assert cfg["top_t"] == 64 and cfg["batch_size"] == 36  # the record of the first steps is intact
+    monkeypatch.undo()
+    assert train.main(["--runs-dir", str(tmp_path), *flags, "--resume", "--save-every", "3"]) == 0  # allowed change
+
+
+def interrupt_at(monkeypatch, step: int) -> None:
+    """Press Ctrl-C (a real SIGINT) while step `step` (0-based) runs."""
+    real = train.lr_at
+
+    def lr_at(s, total, cfg):
+        if s == step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(s, total, cfg)
+
+    monkeypatch.setattr(train, "lr_at", lr_at)
+
+
+def test_ctrl_c_saves_the_finished_step_and_resume_is_exact(tmp_path, tiny_dir, monkeypatch):  # noqa: F811
+    """Ctrl-C between checkpoints (save_every 100) loses nothing: the step is finished and saved,
+    log.jsonl already holds it, stray temporaries are cleaned, and resuming gives the same weights."""
+    from safetensors.torch import load_file
+
+    flags = small(tiny_dir, "smf", steps=5, extra=["--save-every", "100"])
+    assert train.main(["--runs-dir", str(tmp_path / "a"), *flags]) == 0
+    interrupt_at(monkeypatch, 2)
+    assert train.main(["--runs-dir", str(tmp_path / "b"), *flags]) == 130
+    work = tmp_path / "b" / "tiny-smf.partial"
+    assert torch.load(work / "state.pt", weights_only=False)["step"] == 3
+    assert [json.loads(l)["step"] for l in (work / "log.jsonl").read_text().splitlines()] == [1, 2, 3]  # written live
+    (work / ".state.pt.x1y2.tmp").write_bytes(b"half a save")  # as a kill during a save leaves
+    monkeypatch.undo()
+    assert train.main(["--runs-dir", str(tmp_path / "b"), *flags, "--resume"]) == 0
+    a, b = tmp_path / "a" / "tiny-smf", tmp_path / "b" / "tiny-smf"
+    A, B = load_file(a / "memory.safetensors"), load_file(b / "memory.safetensors")
+    assert all(torch.equal(A[k], B[k]) for k in A)
+    assert (a / "log.jsonl").read_text().count("\n") == (b / "log.jsonl").read_text().count("\n") == 5
+    assert not list(b.rglob("*.tmp")) and not (b / "state.pt").exists()
+
+
+def test_interrupted_evaluation_resumes_without_retraining(tmp_path, tiny_dir, monkeypatch):  # noqa: F811
+    flags = [x for x in small(tiny_dir, "smf", steps=2) if x != "--no-eval"] + ["--eval-limit", "2"]
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(E, "evaluate_run", stop)
+    assert train.main(["--runs-dir", str(tmp_path), *flags]) == 130
+    work = tmp_path / "tiny-smf.partial"
+    assert (work / "state.pt").exists() and (work / "memory.safetensors").exists()  # training kept
+    monkeypatch.undo()
+    calls = []
+    real_step = train.train_step
+    monkeypatch.setattr(train, "train_step", lambda *a, **k: calls.append(1) or real_step(*a, **k))
+    assert train.main(["--runs-dir", str(tmp_path), *flags, "--resume"]) == 0
+    assert calls == [] and (tmp_path / "tiny-smf" / "results.json").exists()
+
+
+# ---------------------------------------------------------------- batch order
+
+
+def test_grad_accum_sees_the_same_examples_as_one_big_batch(tmp_path, tiny_dir):  # noqa: F811
+    """--batch-size 4 --grad-accum 2 trains step 1 on exactly the examples of --batch-size 8:
+    the same loss and the same SMF rows."""
+    from safetensors.torch import load_file
+
+    out = {}
+    for name, extra in (("big", ["--batch-size", "8"]), ("accum", ["--batch-size", "4", "--grad-accum", "2"])):
+        assert train.main(["--runs-dir", str(tmp_path), *small(tiny_dir, "smf", steps=1), *extra, "--name", name]) == 0
+        loss = json.loads((tmp_path / name / "log.jsonl").read_text().splitlines()[0])["loss"]
+        out[name] = (loss, load_file(tmp_path / name / "rows_changed.safetensors")["layer1"])
+    assert out["big"][0] == pytest.approx(out["accum"][0], rel=1e-5)
+    assert torch.equal(out["big"][1].sort().values, out["accum"][1].sort().values)
+
+
+def test_batch_schedule_depends_on_the_effective_batch_only():
+    lengths = list(range(50))
+    one = train.batch_schedule(50, lengths, {"seed": 3, "batch_size": 8, "grad_accum": 1}, 10)
+    two = train.batch_schedule(50, lengths, {"seed": 3, "batch_size": 4, "grad_accum": 2}, 10)
+    assert [sum(step, []) for step in one] == [sum(step, []) for step in two]
+    assert all(len(m) <= 4 for step in two for m in step) and len(two) == 10
+
+
+def test_data_dir_with_the_fictional_task_says_it_is_unused(tmp_path, tiny_dir, capsys):  # noqa: F811
+    assert train.main(["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1), "--data-dir", str(tmp_path)]) == 0
+    assert "is not used by the fictional task" in capsys.readouterr().out
