@@ -153,3 +153,12 @@ def test_dev_runs_choose_settings_by_the_stated_rule(tmp_path):
     rep = E.compare(sorted(tmp_path.glob("*-*-*")), str(tmp_path / "dev.png"))
     assert rep["chosen"]["full"]["lr"] == 2.0 and rep["chosen"]["full"]["reached_target"]
     assert rep["chosen"]["smf"]["lr"] == 3.0 and not rep["chosen"]["smf"]["reached_target"]
+
+
+def test_compare_skips_a_damaged_run_and_names_it(tmp_path, capsys):
+    _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0)
+    _fake_run(tmp_path / "b", "full", 1.0, 1, 24, 1, -25.0)
+    (tmp_path / "b" / "results.json").write_text('{"protocol": "tiny", "trun')  # cut short by a full disk
+    rep = E.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
+    assert f"skipping {tmp_path / 'b'}: its results.json or config.json is not valid JSON" in capsys.readouterr().out
+    assert [g["runs"] for g in rep["groups"]] == [["a"]]
