@@ -1,274 +1,38 @@
 """eval.py: how much a model learned, and how much it forgot.
 
-Scoring primitives (all batched, every token scored once):
-- `continuation_logprobs`: log-likelihood of continuations given contexts (multiple choice).
-- `choice_accuracy`: 4-choice accuracy from those log-likelihoods (cloze or option text).
-- `letter_accuracy`: the MedMCQA letter protocol: one forward per question, the four
-  letter logits read at the last prompt position.
-- `rolling_loglik`: perplexity with non-overlapping (or strided) windows.
-- `greedy_generate`: batched greedy decoding with left padding and stop strings.
-
-Protocols (SMF.md, "Evaluation protocols"): `tiny` (the offline default's task and probes),
-`harness` (lm-evaluation-harness's definitions) and `paper` (the seed paper's code).
-Every result records the protocol that produced it.
+- Protocols (docs/METHOD.md, "Evaluation protocols"): `tiny` (the offline default's task and
+  probes), `harness` (lm-evaluation-harness's definitions) and `paper` (the seed paper's
+  code). Every result records the protocol that produced it. The batched scoring they use
+  is in scoring.py; every prompt format is in tasks.py.
+- `evaluate_run`: base vs trained numbers of one run (the base model's cached).
+- `load_run`: a finished run's model, loaded the way train.py saved it.
+- `compare`: groups of runs (seeds pooled) with 95% intervals, forgetting at matched
+  learning along each method's frontier, and the frontier plot.
+- The command line: `python eval.py RUN`, `--model ID`, `--compare RUN...`.
 """
 from __future__ import annotations
 
+import argparse
+import hashlib
+import importlib.metadata
 import json
 import math
+import re
+import string
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from rich.console import Console
+from rich.table import Table
 
+import common
+import memory
+import tasks
+from scoring import choice_accuracy, greedy_generate, letter_accuracy, perplexity, rolling_loglik, shared_prompt_logprobs
 from stats import at_level, bootstrap, pareto
-
-from smf_mini import prefix_and_pad
-
-
-def _device(model) -> torch.device:
-    return next(model.parameters()).device
-
-
-def _body_and_head(model):
-    """The decoder body (hidden states) and the output head, so that logits are computed
-    only where they are needed: the 49k-word head costs about a third of a SmolLM2
-    forward when applied at every position."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.model, base.lm_head
-
-
-def _selected_logprobs(model, ids: torch.Tensor, att: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """log p(ids[r, c+1] | ids[r, :c+1]) for each (r, c): the head runs on those positions only."""
-    body, head = _body_and_head(model)
-    hidden = body(input_ids=ids, attention_mask=att, use_cache=False).last_hidden_state
-    logits = head(hidden[rows, cols]).float()
-    return torch.log_softmax(logits, -1).gather(-1, ids[rows, cols + 1].unsqueeze(-1)).squeeze(-1)
-
-
-@torch.no_grad()
-def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: int = 16, mean: bool = False) -> list[float]:
-    """Sum (or mean) log p(continuation | context) for each (context, continuation) pair.
-
-    Context and continuation are tokenized separately and joined, so the continuation's
-    tokens are exactly tok(continuation). Right padding; padded positions are ignored.
-    """
-    dev = _device(model)
-    out: list[float] = []
-    bos, pad = prefix_and_pad(tok)
-    for s in range(0, len(pairs), batch_size):
-        chunk = pairs[s : s + batch_size]
-        seqs, spans = [], []
-        for ctx, cont in chunk:
-            c = bos + tok(ctx, add_special_tokens=False)["input_ids"]
-            x = tok(cont, add_special_tokens=False)["input_ids"]
-            seqs.append(c + x)
-            spans.append((len(c), len(c) + len(x)))
-        L = max(map(len, seqs))
-        ids = torch.full((len(seqs), L), pad, dtype=torch.long)
-        att = torch.zeros((len(seqs), L), dtype=torch.long)
-        for i, sq in enumerate(seqs):
-            ids[i, : len(sq)] = torch.tensor(sq)
-            att[i, : len(sq)] = 1
-        # position j predicts token j+1: the continuation [a, b) is predicted at [a-1, b-1)
-        rows = torch.cat([torch.full((b - a,), i) for i, (a, b) in enumerate(spans)])
-        cols = torch.cat([torch.arange(a - 1, b - 1) for a, b in spans])
-        lp = _selected_logprobs(model, ids.to(dev), att.to(dev), rows.to(dev), cols.to(dev)).cpu()
-        tot = torch.zeros(len(seqs), dtype=torch.float64).index_add_(0, rows, lp.double())
-        if mean:
-            tot = tot / torch.tensor([b - a for a, b in spans], dtype=torch.float64)
-        out += tot.tolist()
-    return out
-
-
-def _cache_kwarg(body) -> str:
-    """transformers renamed `past_key_values` to `cache` in 5.x; use whichever this version takes."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(type(body).forward).parameters else "past_key_values"
-
-
-@torch.no_grad()
-def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[str]], batch_size: int = 8, mean: bool = False) -> list[list[float]]:
-    """log p(choice | prompt) for every choice of every prompt, running each prompt once.
-
-    The prompts of a batch are left-padded and run with the KV cache on; the cache is then
-    repeated once per choice and only the (short) choices are run on top of it. With four
-    choices of a few tokens after a 50-token prompt this is ~4x less work than scoring each
-    (prompt, choice) pair separately, with the same result (a test checks it against
-    `continuation_logprobs`). Left padding shifts every position of a row by the same
-    amount, which rotary position embeddings do not see.
-    """
-    dev = _device(model)
-    body, head = _body_and_head(model)
-    bos, pad = prefix_and_pad(tok)
-    out: list[list[float]] = []
-    for s in range(0, len(prompts), batch_size):
-        P = [bos + tok(p, add_special_tokens=False)["input_ids"] for p in prompts[s : s + batch_size]]
-        C = choices[s : s + batch_size]
-        n = len(C[0])
-        if any(len(c) != n for c in C):
-            raise ValueError("shared_prompt_logprobs needs the same number of choices for every prompt.")
-        Lp = max(map(len, P))
-        ids = torch.tensor([[pad] * (Lp - len(p)) + p for p in P], device=dev)
-        att = torch.tensor([[0] * (Lp - len(p)) + [1] * len(p) for p in P], device=dev)
-        res = body(input_ids=ids, attention_mask=att, use_cache=True)
-        first = torch.log_softmax(head(res.last_hidden_state[:, -1]).float(), -1)  # (B, V): each choice's first token
-        cache = res["cache"] if "cache" in res else res["past_key_values"]  # renamed in transformers 5.x
-        cache.batch_repeat_interleave(n)
-        X = [tok(" " + c, add_special_tokens=False)["input_ids"] for cs in C for c in cs]
-        Lx = max(map(len, X))
-        xids = torch.tensor([x + [pad] * (Lx - len(x)) for x in X], device=dev)
-        xatt = torch.tensor([[1] * len(x) + [0] * (Lx - len(x)) for x in X], device=dev)
-        lp = first.repeat_interleave(n, 0).gather(1, xids[:, :1]).squeeze(1)
-        if Lx > 1:
-            kw = {_cache_kwarg(body): cache}
-            h = body(input_ids=xids[:, :-1], attention_mask=torch.cat([att.repeat_interleave(n, 0), xatt[:, :-1]], 1),
-                     use_cache=True, **kw).last_hidden_state  # (B*n, Lx-1, d)
-            later = torch.log_softmax(head(h).float(), -1).gather(-1, xids[:, 1:].unsqueeze(-1)).squeeze(-1)
-            lp = lp + (later * xatt[:, 1:]).sum(1)
-        if mean:
-            lp = lp / xatt.sum(1)
-        lp = lp.double().cpu().view(len(P), n)
-        out += lp.tolist()
-    return out
-
-
-def choice_accuracy(model, tok, items: list[dict], batch_size: int = 8) -> dict:
-    """Cloze-style multiple choice: each item's prompt followed by ' ' + choice; the choice
-    with the highest summed log-likelihood wins (the harness's `acc`). Also returns the
-    mean negative log-likelihood of the correct answer (a finer, continuous signal) and
-    the per-item outcomes (for intervals)."""
-    lp = shared_prompt_logprobs(model, tok, [it["prompt"] for it in items], [it["choices"] for it in items], batch_size)
-    correct = [int(max(range(len(r)), key=r.__getitem__) == it["gold"]) for r, it in zip(lp, items)]
-    nll = -sum(r[it["gold"]] for r, it in zip(lp, items)) / len(items)
-    return {"acc": sum(correct) / len(items), "gold_nll": nll, "n": len(items), "correct": correct}
-
-
-@torch.no_grad()
-def letter_accuracy(model, tok, prompts: list[str], golds: list[int], batch_size: int = 16, letters: str = "ABCD") -> dict:
-    """MedMCQA letter protocol: the continuation ' A'..' D' with the highest log-likelihood.
-
-    Each letter continuation is one token, so one forward per question gives all four:
-    the logits at the last prompt position. Left padding keeps that position at -1.
-    """
-    dev = _device(model)
-    letter_ids = []
-    for L in letters:
-        ids = tok(" " + L, add_special_tokens=False)["input_ids"]
-        if len(ids) != 1:
-            raise ValueError(f"letter ' {L}' is {len(ids)} tokens for this tokenizer; letter scoring needs one.")
-        letter_ids.append(ids[0])
-    letter_ids = torch.tensor(letter_ids, device=dev)
-    side = tok.padding_side
-    tok.padding_side = "left"
-    correct = 0
-    try:
-        for s in range(0, len(prompts), batch_size):
-            enc = tok(prompts[s : s + batch_size], return_tensors="pt", padding=True, add_special_tokens=True).to(dev)
-            body, head = _body_and_head(model)
-            hidden = body(**enc, use_cache=False).last_hidden_state[:, -1]
-            pred = head(hidden).index_select(-1, letter_ids).argmax(-1).cpu()
-            correct += int((pred == torch.tensor(golds[s : s + batch_size])).sum())
-    finally:
-        tok.padding_side = side
-    return {"acc": correct / len(prompts), "n": len(prompts)}
-
-
-@torch.no_grad()
-def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride: int | None = None, batch_size: int = 4, prefix_token: int | None = None) -> dict:
-    """Total log-likelihood of each text with windows of max_length tokens, every token scored once.
-
-    stride None: non-overlapping windows (harness rolling); the first token of a text is
-    predicted from `prefix_token` (BOS, else EOS) if given. stride s < max_length: sliding
-    windows moving s tokens, each scoring only its last s new tokens with up to
-    max_length - s tokens of context (the paper's 1024/512).
-    Returns {"loglik": sum, "tokens": count, "per_text": [[loglik, tokens] of each text]}.
-    """
-    dev = _device(model)
-    windows = []  # (input ids, number of scored tokens at the end, index of the text)
-    for t, text in enumerate(texts):
-        ids = tok(text, add_special_tokens=False)["input_ids"]
-        if prefix_token is not None:
-            ids = [prefix_token] + ids
-        if len(ids) < 2:
-            continue
-        # targets are ids[1:]; window w predicts targets [begin, end)
-        n = len(ids) - 1
-        step = stride or max_length
-        begin = 0
-        while begin < n:
-            end = min(begin + step, n)
-            ctx_start = max(0, end - max_length)
-            windows.append((ids[ctx_start : end + 1], end - begin, t))
-            begin = end
-    per_text = [[0.0, 0] for _ in texts]
-    pad = prefix_and_pad(tok)[1]
-    windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
-    for s in range(0, len(windows), batch_size):
-        chunk = windows[s : s + batch_size]
-        L = max(len(w) for w, _, _ in chunk)
-        ids = torch.full((len(chunk), L), pad, dtype=torch.long)
-        att = torch.zeros((len(chunk), L), dtype=torch.long)
-        score = torch.zeros((len(chunk), L - 1))
-        for i, (w, k, _) in enumerate(chunk):
-            ids[i, : len(w)] = torch.tensor(w)
-            att[i, : len(w)] = 1
-            score[i, len(w) - 1 - k : len(w) - 1] = 1
-        rows, cols = score.nonzero(as_tuple=True)
-        lp = _selected_logprobs(model, ids.to(dev), att.to(dev), rows.to(dev), cols.to(dev)).double().cpu()
-        per_row = torch.zeros(len(chunk), dtype=torch.float64).index_add_(0, rows, lp)
-        for i, (_, k, t) in enumerate(chunk):
-            per_text[t][0] += float(per_row[i])
-            per_text[t][1] += k
-    return {"loglik": sum(x[0] for x in per_text), "tokens": sum(x[1] for x in per_text), "per_text": per_text}
-
-
-def perplexity(model, tok, texts: list[str], max_length: int = 1024, stride: int | None = None, batch_size: int = 4) -> dict:
-    r = rolling_loglik(model, tok, texts, max_length, stride, batch_size, prefix_token=tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id)
-    return {"ppl": math.exp(-r["loglik"] / r["tokens"]), "tokens": r["tokens"], "per_text": r["per_text"]}
-
-
-# ---------------------------------------------------------------- greedy generation
-
-
-@torch.no_grad()
-def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 32, stop: tuple[str, ...] = (), batch_size: int = 16) -> list[str]:
-    """Batched greedy decoding with left padding; text is cut at the first stop string, and a
-    batch ends as soon as every sequence in it has produced a stop string."""
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class StopOnStrings(StoppingCriteria):
-        def __init__(self, start: int):
-            self.start = start
-
-        def __call__(self, input_ids, scores, **kw):
-            texts = tok.batch_decode(input_ids[:, self.start :], skip_special_tokens=True)
-            done = [any(s in t for s in stop) for t in texts]
-            return torch.tensor(done, device=input_ids.device)
-
-    dev = _device(model)
-    side = tok.padding_side
-    tok.padding_side = "left"
-    outs: list[str] = []
-    try:
-        for s in range(0, len(prompts), batch_size):
-            enc = tok(prompts[s : s + batch_size], return_tensors="pt", padding=True).to(dev)
-            crit = StoppingCriteriaList([StopOnStrings(enc["input_ids"].shape[1])]) if stop else None
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, stopping_criteria=crit,
-                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-            for t in tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True):
-                cut = min([t.index(x) for x in stop if x in t], default=len(t))
-                outs.append(t[:cut])
-    finally:
-        tok.padding_side = side
-    return outs
-
-
-# ---------------------------------------------------------------- the harness and paper definitions
-
-import re
-import string
 
 
 def normalize_harness(text: str) -> str:
@@ -313,12 +77,8 @@ def wikitext_documents(lines: list[str]) -> list[str]:
     return ["".join(d) for d in docs]
 
 
-def medmcqa_harness_prompt(r: dict) -> str:
-    return f"Question: {r['question']}\nChoices:\nA. {r['opa']}\nB. {r['opb']}\nC. {r['opc']}\nD. {r['opd']}\nAnswer:"
-
-
 def medmcqa_harness(model, tok, rows: list[dict]) -> dict:
-    r = letter_accuracy(model, tok, [medmcqa_harness_prompt(x) for x in rows], [x["cop"] for x in rows])
+    r = letter_accuracy(model, tok, [tasks.medmcqa_harness_prompt(x) for x in rows], [x["cop"] for x in rows])
     return {"medmcqa_acc": r["acc"], "n": r["n"]}
 
 
@@ -326,12 +86,8 @@ def medmcqa_paper(model, tok, rows: list[dict]) -> dict:
     """The seed paper's rule: candidates ' X. {option}' after a 'Medical exam question' prompt,
     ranked by mean per-token log-likelihood."""
     rows = [r for r in rows if r.get("choice_type", "single") == "single"]
-    prompts, choices = [], []
-    for r in rows:
-        opts = [r["opa"], r["opb"], r["opc"], r["opd"]]
-        prompts.append(f"Medical exam question:\n{r['question']}\n" + "\n".join(f"{L}. {o}" for L, o in zip("ABCD", opts)) + "\nAnswer:")
-        choices.append([f"{L}. {o}" for L, o in zip("ABCD", opts)])  # scored as ' X. {option}'
-    lp = shared_prompt_logprobs(model, tok, prompts, choices, mean=True)  # each prompt run once
+    prompts, choices = zip(*(tasks.medmcqa_paper_prompt(r) for r in rows)) if rows else ((), ())
+    lp = shared_prompt_logprobs(model, tok, list(prompts), list(choices), mean=True)  # each prompt run once
     correct = sum(int(max(range(4), key=lambda j: lp[i][j]) == r["cop"]) for i, r in enumerate(rows))
     return {"medmcqa_acc": correct / len(rows), "n": len(rows)}
 
@@ -395,16 +151,14 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     report): the fictional task (held-out and seen phrasings) and three forgetting probes
     (WikiText perplexity, real facts of the task's relations, general knowledge).
     Per-item outcomes are kept under "items" so that intervals can be computed later."""
-    import tasks as T
-
     split = cfg.get("split", "test")
-    items = T.fictional_facts(cfg["n_countries"], cfg.get("seed", 0), split)["eval"][:limit]
+    items = tasks.fictional_facts(cfg["n_countries"], cfg.get("seed", 0), split)["eval"][:limit]
     held = choice_accuracy(model, tok, items)
     # the training phrasing once per fact (the held-out items come four per fact)
-    seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(T.RELATIONS["capital"][2])]])
-    world = choice_accuracy(model, tok, T.world_facts(split)[:limit])
-    gk = choice_accuracy(model, tok, T.general_knowledge(split)[:limit])
-    ppl = perplexity(model, tok, T.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(tasks.RELATIONS["capital"][2])]])
+    world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
+    gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
+    ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
     return {"task_acc": held["acc"], "task_seen_acc": seen["acc"], "task_nll": held["gold_nll"],
             "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"], "split": split,
             "n": {"task": held["n"], "world": world["n"], "gk": gk["n"], "wiki_docs": len(ppl["per_text"]), "wiki_tokens": ppl["tokens"]},
@@ -414,31 +168,29 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
 
 
 def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None,
-                   tasks=("medmcqa", "wikitext", "triviaqa")) -> dict:
+                   which=("medmcqa", "wikitext", "triviaqa")) -> dict:
     """MedMCQA, WikiText and TriviaQA under the `harness` or the `paper` protocol.
     The paper protocol uses the first 1,000 items of each set unless `limit` says otherwise."""
-    import tasks as T
-
     paper = protocol == "paper"
     if paper and limit is None:
         limit = 1000
     out: dict = {"n": {}}
     dd = cfg.get("data_dir")
-    if "medmcqa" in tasks:
-        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, T.medmcqa_rows(dd, "validation")[:limit])
+    if "medmcqa" in which:
+        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_rows(dd, "validation")[:limit])
         out["medmcqa_acc"], out["n"]["medmcqa"] = r["medmcqa_acc"], r["n"]
-    if "wikitext" in tasks:
+    if "wikitext" in which:
         if paper:
-            r = wikitext_paper(model, tok, T.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
+            r = wikitext_paper(model, tok, tasks.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
             out["n"]["wikitext_tokens"] = r["tokens"]
         else:
-            r = wikitext_harness(model, tok, T.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
+            r = wikitext_harness(model, tok, tasks.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
             out["n"]["wikitext_docs"] = r["n"]
         out.update({k: v for k, v in r.items() if k.startswith("wikitext_")})
         out["wikitext_window"] = r["window"]
-    if "triviaqa" in tasks:
+    if "triviaqa" in which:
         key = "triviaqa_acc" if paper else "triviaqa_em"
-        r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, T.trivia_rows(dd)[:limit])
+        r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, tasks.trivia_rows(dd)[:limit])
         out[key], out["n"]["triviaqa"] = r[key], r["n"]
     out["data"] = dd or "hub"
     return out
@@ -448,7 +200,7 @@ def default_protocol(cfg: dict) -> str:
     return "tiny" if cfg.get("task") == "fictional" else "harness"
 
 
-def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, tasks=None) -> dict:
+def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, which=None) -> dict:
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}.")
     was = model.training
@@ -457,7 +209,7 @@ def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, ta
     if protocol == "tiny":
         r = tiny_suite(model, tok, cfg, limit)
     else:
-        r = protocol_suite(model, tok, cfg, protocol, limit, tasks or ("medmcqa", "wikitext", "triviaqa"))
+        r = protocol_suite(model, tok, cfg, protocol, limit, which or ("medmcqa", "wikitext", "triviaqa"))
     model.train(was)
     r["seconds"] = round(time.time() - t0, 1)
     return r
@@ -467,40 +219,32 @@ def _code_and_data_hash() -> str:
     """Hash of what a base model's numbers depend on besides the settings: this file, the
     task and probe code and files, and the library versions. A change to any of them makes
     the cached base results stale, and they are recomputed."""
-    import hashlib
-    from pathlib import Path
-
-    import transformers
-
+    
     here = Path(__file__).resolve().parent
-    h = hashlib.sha1(f"{torch.__version__} {transformers.__version__}".encode())
+    h = hashlib.sha1(f"{torch.__version__} {importlib.metadata.version('transformers')}".encode())
     for f in [here / "eval.py", here / "tasks.py", *sorted((here / "probes").glob("*"))]:
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
-def base_results(cfg: dict, protocol: str, device, limit=None, tasks=None) -> dict:
+def base_results(cfg: dict, protocol: str, device, limit=None, which=None) -> dict:
     """The base model's numbers, computed once per (model, protocol, settings, code) and cached."""
-    import hashlib
-
-    import smf_mini as S
-
-    key = json.dumps([cfg["model"], protocol, limit, tasks, cfg.get("data_dir"), cfg.get("n_countries"), cfg.get("seed"),
+    key = json.dumps([cfg["model"], protocol, limit, which, cfg.get("data_dir"), cfg.get("n_countries"), cfg.get("seed"),
                       cfg.get("split", "test"), cfg.get("eval_window", 2048), _code_and_data_hash()], sort_keys=True)
-    path = S.cache_dir() / "base-results" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
+    path = common.cache_dir() / "base-results" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
     if path.exists():
         return json.loads(path.read_text())
-    model, tok = S.load_model(cfg["model"], device=device)
-    r = run_suite(model, tok, cfg, protocol, limit, tasks)
-    S.write_json(path, r)
+    model, tok = common.load_model(cfg["model"], device=device)
+    r = run_suite(model, tok, cfg, protocol, limit, which)
+    common.write_json(path, r)
     return r
 
 
-def evaluate_run(model, tok, cfg: dict, device, protocol: str | None = None, limit=None, tasks=None) -> dict:
+def evaluate_run(model, tok, cfg: dict, device, protocol: str | None = None, limit=None, which=None) -> dict:
     protocol = protocol or default_protocol(cfg)
     limit = limit if limit is not None else cfg.get("eval_limit")
-    base = base_results(cfg, protocol, device, limit, tasks)
-    trained = run_suite(model, tok, cfg, protocol, limit, tasks)
+    base = base_results(cfg, protocol, device, limit, which)
+    trained = run_suite(model, tok, cfg, protocol, limit, which)
     return {"protocol": protocol, "limit": limit, "data": trained.get("data"), "method": cfg.get("method"),
             "model": cfg.get("model"), "base": base, "trained": trained}
 
@@ -513,9 +257,6 @@ def _fmt(v) -> str:
 
 
 def print_config(cfg: dict, name: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     t = Table(title=f"run {name}: resolved configuration", show_header=False, box=None)
     for k, v in cfg.items():
         t.add_row(k, str(v))
@@ -568,9 +309,6 @@ FORGET_UNIT = {"wiki_ppl": "% perplexity", "world_acc": "points lost", "gk_acc":
 
 
 def print_results(results: dict, title: str = "results") -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     t = Table(title=title)
     for c in ("metric", "kind", "base", "trained", "change", "95% interval of the change"):
         t.add_column(c, justify="left" if c in ("metric", "kind") else "right")
@@ -598,11 +336,6 @@ def print_results(results: dict, title: str = "results") -> None:
 
 def load_run(run_dir, device="cpu"):
     """(model, tok, cfg) of a finished run, loaded the way train.py saved it."""
-    from pathlib import Path
-
-    import memory as M
-    import smf_mini as S
-
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise SystemExit(f"error: {run_dir} is not a finished run (no config.json); train one with train.py.")
@@ -617,15 +350,15 @@ def load_run(run_dir, device="cpu"):
     if not (run_dir / ckpt).exists():
         raise SystemExit(f"error: {run_dir} has no checkpoint ({ckpt} is missing); the run did not finish.")
     if method == "full":
-        model, tok = S.load_model(str(run_dir / "model"), device=device)
+        model, tok = common.load_model(str(run_dir / "model"), device=device)
     else:
-        model, tok = S.load_model(cfg["model"], device=device)
+        model, tok = common.load_model(cfg["model"], device=device)
         if method == "lora":
-            from peft import PeftModel
+            from peft import PeftModel  # only LoRA runs need peft (and its ~1 s import)
 
             model = PeftModel.from_pretrained(model, str(run_dir / "adapter"))
         else:
-            M.load_memory(model, str(run_dir / "memory.safetensors"))
+            memory.load_memory(model, str(run_dir / "memory.safetensors"))
             model.to(device)
     return model.eval(), tok, cfg
 
@@ -639,8 +372,6 @@ GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory"
 
 def _read_results(run_dirs) -> list[dict]:
     """Every finished run's results.json with its config; unreadable ones are skipped by name."""
-    from pathlib import Path
-
     rows = []
     for d in map(Path, run_dirs):
         f, c = d / "results.json", d / "config.json"
@@ -744,13 +475,6 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
     """Group the runs (same settings, several seeds), summarise each group with 95%
     intervals, print one table of the groups and one of each method's forgetting at
     matched learning, and draw the frontier plot. Tiny-protocol runs of one split only."""
-    from pathlib import Path
-
-    from rich.console import Console
-    from rich.table import Table
-
-    import smf_mini as S
-
     rows = _read_results(run_dirs)
     if not rows:
         raise SystemExit("error: none of the given folders holds a finished, evaluated run (runs/<name>/results.json).")
@@ -786,8 +510,8 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
             con.print(f"  {m}: {c['label']}" + ("" if c["reached_target"] else f" (no setting reached {TARGET})"))
     _plot(groups, split, plot_path)
     if out_json:
-        S.write_json(out_json, report)
-        with S.atomic_path(str(out_json).removesuffix(".json") + ".md") as tmp:
+        common.write_json(out_json, report)
+        with common.atomic_path(str(out_json).removesuffix(".json") + ".md") as tmp:
             Path(tmp).write_text(markdown_tables(report))
         print(f"summary written to {out_json} (and the tables as Markdown beside it)")
     return report
@@ -797,12 +521,11 @@ def _plot(groups: list[dict], split: str, path: str) -> None:
     """One panel per forgetting probe: task accuracy (x) against forgetting (y, 0 = the base
     model), one colour and line per method through its settings in order of learning, 95%
     error bars both ways, each point labelled with its learning rate."""
-    import matplotlib
+    import matplotlib  # only where a plot is drawn: importing it takes ~1 s
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after matplotlib.use: no display needed
 
-    import smf_mini as S
 
     probes = HEADLINE["tiny"][1:]
     fig, axes = plt.subplots(1, len(probes), figsize=(5.2 * len(probes), 4.4))
@@ -831,10 +554,8 @@ def _plot(groups: list[dict], split: str, path: str) -> None:
     fig.suptitle(f"learning vs forgetting ({split} split, {'/'.join(map(str, seeds))} seed(s) per point, 95% intervals); "
                  "better = right and low")
     fig.tight_layout()
-    from pathlib import Path
-
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with S.atomic_path(path) as tmp:
+    with common.atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     print(f"plot written to {path}")
@@ -843,15 +564,10 @@ def _plot(groups: list[dict], split: str, path: str) -> None:
 # ---------------------------------------------------------------- command line
 
 
-def main(argv=None) -> int:
-    import argparse
-    from pathlib import Path
-
-    import smf_mini as S
-
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Evaluate a run or a base model; compare runs.")
     p.add_argument("run", nargs="*", help="run folder(s) under runs/ (several with --compare)")
-    p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{S.OFFLINE_MODEL}'")
+    p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
     p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
@@ -863,59 +579,75 @@ def main(argv=None) -> int:
     p.add_argument("--window", type=int, default=2048, help="harness WikiText window in tokens (default 2048; the harness uses the model's full context)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", help="with --model: where to write the JSON (default: runs/eval-<model>-<protocol>.json)")
-    a = p.parse_args(argv)
-    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
-    tasks = None
+    return p
+
+
+def check_args(a) -> tuple | None:
+    """Every flag checked before a model is loaded; returns the chosen benchmarks (or None: all)."""
+    which = None
     if a.tasks:
-        tasks = tuple(x.strip() for x in a.tasks.split(",") if x.strip())
-        bad = [x for x in tasks if x not in ("medmcqa", "wikitext", "triviaqa")]
+        which = tuple(x.strip() for x in a.tasks.split(",") if x.strip())
+        bad = [x for x in which if x not in ("medmcqa", "wikitext", "triviaqa")]
         if bad:
             raise SystemExit(f"error: unknown task {bad[0]!r}; choose from medmcqa, wikitext, triviaqa.")
-        if not tasks:
+        if not which:
             raise SystemExit("error: --tasks is empty; name at least one of medmcqa, wikitext, triviaqa.")
     if a.limit is not None and a.limit < 1:
         raise SystemExit("error: --limit must be at least 1.")
     if a.window < 2:
         raise SystemExit("error: --window must be at least 2 tokens.")
-    if a.compare:
-        try:
-            levels = tuple(float(x) for x in a.levels.split(",") if x.strip())
-        except ValueError:
-            raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {a.levels!r}.")
-        if not a.plot.endswith(".png"):
-            raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
-        compare(a.run, a.plot, levels, a.summary)
-        return 0
-    if a.model:
-        from train import PRESETS  # the tiny task's settings (countries, seed) come from the tiny preset
-
-        cfg = dict(PRESETS["tiny"], model=a.model, data_dir=a.data_dir, eval_window=a.window,
-                   task="fictional" if a.protocol in (None, "tiny") else "medmcqa")
-        proto = a.protocol or "tiny"
-        model, tok = S.load_model(a.model, device=device)
-        r = run_suite(model, tok, cfg, proto, a.limit, tasks)
-        r.update(protocol=proto, model=a.model, limit=a.limit)
-        out = a.out or f"runs/eval-{Path(a.model).name}-{proto}.json"
-        S.write_json(out, r)
-        print(json.dumps({k: v for k, v in r.items() if k in METRICS}, indent=2))
-        print(f"written to {out}")
-        return 0
-    if len(a.run) != 1:
+    if a.compare and not a.plot.endswith(".png"):
+        raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
+    if not a.compare and not a.model and len(a.run) != 1:
         raise SystemExit("error: give one run folder (or --compare with several, or --model ID).")
+    return which
+
+
+def evaluate_base_model(a, which, device) -> None:
+    """--model ID: the base model alone on a protocol (no run folder)."""
+    cfg = dict(tasks.TINY_TASK, model=a.model, data_dir=a.data_dir, eval_window=a.window)
+    cfg["task"] = "fictional" if a.protocol in (None, "tiny") else "medmcqa"
+    proto = a.protocol or "tiny"
+    model, tok = common.load_model(a.model, device=device)
+    r = run_suite(model, tok, cfg, proto, a.limit, which)
+    r.update(protocol=proto, model=a.model, limit=a.limit)
+    out = a.out or f"runs/eval-{Path(a.model).name}-{proto}.json"
+    common.write_json(out, r)
+    print(json.dumps({k: v for k, v in r.items() if k in METRICS}, indent=2))
+    print(f"written to {out}")
+
+
+def reevaluate_run(a, which, device) -> None:
+    """RUN: a finished run again (its own protocol by default; another one with --protocol)."""
     model, tok, cfg = load_run(a.run[0], device)
     if a.data_dir:
         cfg["data_dir"] = a.data_dir
     cfg["eval_window"] = a.window
     proto = a.protocol or default_protocol(cfg)
-    res = evaluate_run(model, tok, cfg, device, proto, a.limit, tasks)
-    name = "results.json" if proto == default_protocol(cfg) and a.limit is None and tasks is None else f"results-{proto}.json"
-    S.write_json(Path(a.run[0]) / name, res)
+    res = evaluate_run(model, tok, cfg, device, proto, a.limit, which)
+    name = "results.json" if proto == default_protocol(cfg) and a.limit is None and which is None else f"results-{proto}.json"
+    common.write_json(Path(a.run[0]) / name, res)
     print_results(res, title=f"{a.run[0]} ({proto} protocol)")
     print(f"written to {Path(a.run[0]) / name}")
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    which = check_args(a)
+    if a.compare:
+        try:
+            levels = tuple(float(x) for x in a.levels.split(",") if x.strip())
+        except ValueError:
+            raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {a.levels!r}.") from None
+        compare(a.run, a.plot, levels, a.summary)
+        return 0
+    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
+    if a.model:
+        evaluate_base_model(a, which, device)
+    else:
+        reevaluate_run(a, which, device)
     return 0
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())

@@ -22,6 +22,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from common import atomic_path
 
 # Architectures whose decoder layers expose `.mlp` fed by the post-attention RMSNorm.
 SUPPORTED_MODEL_TYPES = ("llama", "qwen2")
@@ -83,7 +87,7 @@ class ProductKeyMemory(nn.Module):
         # Sub-keys: per head, two tables (one per half) of K keys each: (H, 2, K, dk/2).
         self.keys = nn.Parameter(torch.randn(cfg.heads, 2, self.n_sub, self.half) / math.sqrt(self.half))
         # The value table: (K^2, dv). These rows are the only thing SMF trains.
-        # ZERO-INITIALISED, and this choice matters (see SMF.md mistake 4):
+        # ZERO-INITIALISED, and this choice matters (docs/METHOD.md, "The memory layer"):
         #  - the memory then adds exactly 0 to the MLP output, so the model with memory
         #    attached computes the base model's logits bit for bit;
         #  - the gradient of a value row is sum_t w_t * (silu(W_in x_t) * W_out^T dL/dout_t),
@@ -268,10 +272,6 @@ def memory_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def save_memory(model: nn.Module, path: str) -> None:
     """Write the memory parameters (not the base model) as one safetensors file, atomically."""
-    from safetensors.torch import save_file
-
-    from smf_mini import atomic_path
-
     cfg = getattr(model, "smf_memory_config", None)
     if cfg is None:
         raise ValueError("this model has no memory attached; nothing to save.")
@@ -281,8 +281,6 @@ def save_memory(model: nn.Module, path: str) -> None:
 
 def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
     """Attach memory as saved in `path` (config included) and load its parameters."""
-    from safetensors import safe_open
-
     with safe_open(path, framework="pt") as f:
         meta = f.metadata() or {}
         if "memory_config" not in meta:

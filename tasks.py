@@ -61,15 +61,48 @@ DEV_SEED = 1000
 SPLITS = ("dev", "test")
 LETTERS = "ABCD"
 
+# The offline default task: the fictional facts of 20 invented countries (seed 0), reported on
+# the test split. train.py's tiny preset and eval.py's base-model evaluation both start here.
+TINY_TASK = {"task": "fictional", "n_countries": 20, "seed": 0, "split": "test"}
+
 
 def _name(rng: random.Random, parts: int) -> str:
     return "".join(rng.choice(_SYL) for _ in range(parts)).capitalize()
 
 
+# ---------------------------------------------------------------- prompt formats (all of them live here)
+
+
 def mcq_prompt(question: str, options: list[str]) -> str:
-    """The MedMCQA-style prompt (harness form): Question / Choices / A.-D. / Answer:"""
+    """lm-evaluation-harness's MedMCQA prompt: Question / Choices / A.-D. / Answer:"""
     lines = [f"Question: {question}", "Choices:"] + [f"{L}. {o}" for L, o in zip(LETTERS, options)]
     return "\n".join(lines) + "\nAnswer:"
+
+
+def medmcqa_options(r: dict) -> list[str]:
+    return [r["opa"], r["opb"], r["opc"], r["opd"]]
+
+
+def medmcqa_harness_prompt(r: dict) -> str:
+    """The harness's prompt for one MedMCQA row (scored by the letter after it)."""
+    return mcq_prompt(r["question"], medmcqa_options(r))
+
+
+def medmcqa_paper_prompt(r: dict) -> tuple[str, list[str]]:
+    """The seed study's evaluation: (prompt, the four candidates). Each candidate is scored as
+    ' X. {option}' after the prompt, by mean log-likelihood per token."""
+    opts = medmcqa_options(r)
+    prompt = f"Medical exam question:\n{r['question']}\n" + "\n".join(f"{L}. {o}" for L, o in zip(LETTERS, opts)) + "\nAnswer:"
+    return prompt, [f"{L}. {o}" for L, o in zip(LETTERS, opts)]
+
+
+def medmcqa_training_pair(r: dict) -> tuple[str, str]:
+    """The seed study's training text, as (prompt, completion): 'Question ... A. .. D. ..
+    Answer:' then ' X. option' and the explanation when the row has one."""
+    opts = medmcqa_options(r)
+    prompt = f"Question: {r['question']}\n" + "\n".join(f"{L}. {o}" for L, o in zip(LETTERS, opts)) + "\nAnswer:"
+    completion = f" {LETTERS[r['cop']]}. {opts[r['cop']]}" + (f"\nExplanation: {r['exp']}" if r.get("exp") else "")
+    return prompt, completion
 
 
 def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -> dict:
@@ -193,7 +226,7 @@ def background_text(n_docs: int | None = None, max_chars: int = 2000) -> list[st
     (pydoc_data, shipped with every Python), every topic cut into chunks of max_chars.
     A different genre from the probes on purpose: IDF must not protect exactly the rows
     that the reported probe reads (see tests/test_probes.py)."""
-    from pydoc_data.topics import topics
+    from pydoc_data.topics import topics  # the standard library's help texts: only the background corpus needs them
 
     docs = []
     for k in sorted(topics):
@@ -246,7 +279,7 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
 def _hub(name: str, config: str | None, split: str, local_hint: str):
     """Load a split from the Hugging Face Hub, or say in one sentence how to do without."""
     try:
-        from datasets import load_dataset
+        from datasets import load_dataset  # heavy (~3 s) and only for hub data
 
         return list(load_dataset(name, config, split=split))
     except Exception as e:  # offline, missing dataset, missing split: all end here

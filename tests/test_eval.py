@@ -6,23 +6,25 @@ import pytest
 import torch
 import torch.nn as nn
 
-import eval as E
-import smf_mini as S
-import tasks as T
+import common
+import eval
+import scoring
+import smf_mini
+import tasks
 
 
 @pytest.fixture(scope="module")
 def tok():
     from transformers import AutoTokenizer
 
-    t = AutoTokenizer.from_pretrained(S.offline_model_dir())
+    t = AutoTokenizer.from_pretrained(common.offline_model_dir())
     t.pad_token = t.eos_token
     return t
 
 
 @pytest.fixture(scope="module")
 def tiny(tok):
-    return S.tiny_random_model("llama", vocab_size=len(tok), seed=3)
+    return common.tiny_random_model("llama", vocab_size=len(tok), seed=3)
 
 
 class UniformLM(nn.Module):
@@ -52,10 +54,10 @@ def test_perplexity_of_uniform_model_is_vocab_size(tok):
     text = "The quick brown fox jumps over the lazy dog. " * 5
     n = len(tok(text, add_special_tokens=False)["input_ids"])
     for window, stride in ((7, None), (1000, None), (8, 4)):
-        r = E.rolling_loglik(lm, tok, [text], window, stride, prefix_token=tok.bos_token_id)
+        r = scoring.rolling_loglik(lm, tok, [text], window, stride, prefix_token=tok.bos_token_id)
         assert r["tokens"] == n  # every token scored exactly once (the first from the prefix token)
         assert r["loglik"] == pytest.approx(-n * math.log(len(tok)), rel=1e-6)  # fp32 log-softmax
-    assert E.perplexity(lm, tok, [text], 16)["ppl"] == pytest.approx(len(tok), rel=1e-6)
+    assert scoring.perplexity(lm, tok, [text], 16)["ppl"] == pytest.approx(len(tok), rel=1e-6)
 
 
 def test_rolling_windows_match_naive_windows(tiny, tok):
@@ -72,24 +74,24 @@ def test_rolling_windows_match_naive_windows(tiny, tok):
             lp = torch.log_softmax(tiny(torch.tensor([chunk])).logits[0, :-1], -1)
         lp = lp.gather(1, torch.tensor(chunk[1:]).unsqueeze(1)).squeeze(1)
         ref += float(lp[-(end - begin):].sum())
-    got = E.rolling_loglik(tiny, tok, [text], W, prefix_token=tok.bos_token_id, batch_size=3)
+    got = scoring.rolling_loglik(tiny, tok, [text], W, prefix_token=tok.bos_token_id, batch_size=3)
     assert got["tokens"] == len(ids) - 1
     assert got["loglik"] == pytest.approx(ref, rel=1e-5)
 
 
 def test_shared_prompt_scoring_matches_pairwise(tiny, tok):
-    items = T.fictional_facts(4)["eval"][:3] + T.general_knowledge()[:3] + T.world_facts()[:2]
-    fast = E.shared_prompt_logprobs(tiny, tok, [i["prompt"] for i in items], [i["choices"] for i in items], batch_size=4)
-    slow = E.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], batch_size=5)
+    items = tasks.fictional_facts(4)["eval"][:3] + tasks.general_knowledge()[:3] + tasks.world_facts()[:2]
+    fast = scoring.shared_prompt_logprobs(tiny, tok, [i["prompt"] for i in items], [i["choices"] for i in items], batch_size=4)
+    slow = scoring.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], batch_size=5)
     flat = [x for row in fast for x in row]
     assert max(abs(a - b) for a, b in zip(flat, slow)) < 1e-4
-    fast_m = E.shared_prompt_logprobs(tiny, tok, [i["prompt"] for i in items], [i["choices"] for i in items], 4, mean=True)
-    slow_m = E.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], mean=True)
+    fast_m = scoring.shared_prompt_logprobs(tiny, tok, [i["prompt"] for i in items], [i["choices"] for i in items], 4, mean=True)
+    slow_m = scoring.continuation_logprobs(tiny, tok, [(i["prompt"], " " + c) for i in items for c in i["choices"]], mean=True)
     assert max(abs(a - b) for a, b in zip([x for r in fast_m for x in r], slow_m)) < 1e-5
 
 
 def test_letter_accuracy_matches_one_by_one(tiny, tok):
-    prompts = [E.medmcqa_harness_prompt({"question": q, "opa": "x", "opb": "yy", "opc": "z z", "opd": "w"}) for q in
+    prompts = [tasks.medmcqa_harness_prompt({"question": q, "opa": "x", "opb": "yy", "opc": "z z", "opd": "w"}) for q in
                ["Short?", "A much longer question about anatomy and more?", "Mid length one?"]]
     letters = [tok(" " + L, add_special_tokens=False)["input_ids"][0] for L in "ABCD"]
     golds = []
@@ -97,13 +99,13 @@ def test_letter_accuracy_matches_one_by_one(tiny, tok):
         with torch.no_grad():
             logits = tiny(torch.tensor([tok(p)["input_ids"]])).logits[0, -1]
         golds.append(int(logits[letters].argmax()))
-    assert E.letter_accuracy(tiny, tok, prompts, golds, batch_size=3)["acc"] == 1.0
+    assert scoring.letter_accuracy(tiny, tok, prompts, golds, batch_size=3)["acc"] == 1.0
 
 
 def test_greedy_generation_batched_equals_single(tiny, tok):
     prompts = ["Question: what?\nAnswer:", "Question: a longer question here, really?\nAnswer:"]
-    batched = E.greedy_generate(tiny, tok, prompts, 6, stop=("\n",), batch_size=2)
-    single = [E.greedy_generate(tiny, tok, [p], 6, stop=("\n",), batch_size=1)[0] for p in prompts]
+    batched = scoring.greedy_generate(tiny, tok, prompts, 6, stop=("\n",), batch_size=2)
+    single = [scoring.greedy_generate(tiny, tok, [p], 6, stop=("\n",), batch_size=1)[0] for p in prompts]
     assert batched == single
     assert all("\n" not in x for x in batched)
 
@@ -115,28 +117,28 @@ def test_greedy_generation_batched_equals_single(tiny, tok):
     ("  Rock 'n' Roll!  ", "rock n roll", "rock n roll"),
 ])
 def test_triviaqa_normalisers(raw, harness, paper):
-    assert E.normalize_harness(raw) == harness
-    assert E.normalize_paper(raw) == paper
+    assert eval.normalize_harness(raw) == harness
+    assert eval.normalize_paper(raw) == paper
 
 
 def test_prompts_rendered_exactly():
     row = {"question": "Which nerve?", "opa": "Ulnar", "opb": "Radial", "opc": "Median", "opd": "Axillary", "cop": 2}
-    assert E.medmcqa_harness_prompt(row) == "Question: Which nerve?\nChoices:\nA. Ulnar\nB. Radial\nC. Median\nD. Axillary\nAnswer:"
-    assert T.mcq_prompt("Q?", ["a", "b", "c", "d"]) == "Question: Q?\nChoices:\nA. a\nB. b\nC. c\nD. d\nAnswer:"
+    assert tasks.medmcqa_harness_prompt(row) == "Question: Which nerve?\nChoices:\nA. Ulnar\nB. Radial\nC. Median\nD. Axillary\nAnswer:"
+    assert tasks.mcq_prompt("Q?", ["a", "b", "c", "d"]) == "Question: Q?\nChoices:\nA. a\nB. b\nC. c\nD. d\nAnswer:"
 
 
 def test_wikitext_documents_words_and_bytes(tok):
     lines = ["", " = Alpha = \n", "", " One two @-@ three . \n", " = = Part = = \n", " Four \n", " = Beta = \n", " Five six \n"]
-    docs = E.wikitext_documents(lines)
+    docs = eval.wikitext_documents(lines)
     assert docs == [" = Alpha = \n One two @-@ three . \n = = Part = = \n Four \n", " = Beta = \n Five six \n"]
-    assert E.wikitext_detokenize(" One two @-@ three . \n") == " One two-three. \n".replace(" \n", "\n")
+    assert eval.wikitext_detokenize(" One two @-@ three . \n") == " One two-three. \n".replace(" \n", "\n")
     lm = UniformLM(len(tok))
-    r = E.wikitext_harness(lm, tok, lines, max_length=64)
+    r = eval.wikitext_harness(lm, tok, lines, max_length=64)
     import re
 
     words = sum(len(re.split(r"\s+", d)) for d in docs)
     nbytes = sum(len(d.encode()) for d in docs)
-    n_tok = sum(len(tok(E.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
+    n_tok = sum(len(tok(eval.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
     ll = -n_tok * math.log(len(tok))
     assert r["wikitext_word_ppl"] == pytest.approx(math.exp(-ll / words), rel=1e-5)  # fp32 log-softmax
     assert r["wikitext_byte_ppl"] == pytest.approx(math.exp(-ll / nbytes), rel=1e-6)
@@ -146,25 +148,25 @@ def test_wikitext_documents_words_and_bytes(tok):
 def test_choice_accuracy_hand_case(tok):
     lm = UniformLM(len(tok))  # all choices of equal token length tie; ties go to the first
     items = [{"prompt": "Q:", "choices": ["a", "b", "c", "d"], "gold": 0}, {"prompt": "Q:", "choices": ["a", "b", "c", "d"], "gold": 2}]
-    r = E.choice_accuracy(lm, tok, items)
+    r = scoring.choice_accuracy(lm, tok, items)
     assert r["acc"] == 0.5
 
 
 def test_eval_cli_errors(tmp_path):
     with pytest.raises(SystemExit, match="unknown task 'mmlu'"):
-        E.main(["--model", "x", "--tasks", "mmlu"])
+        eval.main(["--model", "x", "--tasks", "mmlu"])
     with pytest.raises(SystemExit, match="--window must be at least 2"):
-        E.main(["--model", "x", "--window", "0"])
+        eval.main(["--model", "x", "--window", "0"])
     (tmp_path / "run").mkdir()
     with pytest.raises(SystemExit, match="not a finished run"):
-        E.main([str(tmp_path / "run")])
+        eval.main([str(tmp_path / "run")])
     (tmp_path / "run" / "config.json").write_text(json.dumps({"method": "smf", "model": "x"}))
     with pytest.raises(SystemExit, match="no checkpoint"):
-        E.main([str(tmp_path / "run")])
+        eval.main([str(tmp_path / "run")])
     with pytest.raises(SystemExit, match="none of the given folders"):
-        E.main(["--compare", str(tmp_path / "run")])
+        eval.main(["--compare", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="no WikiText documents"):
-        E.wikitext_harness(None, None, ["just a line\n"])
+        eval.wikitext_harness(None, None, ["just a line\n"])
 
 
 def test_harness_and_paper_suites_on_local_files(tiny, tok, tmp_path):
@@ -183,8 +185,8 @@ def test_harness_and_paper_suites_on_local_files(tiny, tok, tmp_path):
         d.mkdir(parents=True)
         (d / "test.jsonl").write_text("".join(json.dumps({"text": l}) + "\n" for l in lines))
     cfg = {"data_dir": str(tmp_path), "eval_window": 64}
-    h = E.run_suite(tiny, tok, cfg, "harness")
+    h = eval.run_suite(tiny, tok, cfg, "harness")
     assert h["n"] == {"medmcqa": 3, "wikitext_docs": 2, "triviaqa": 1}
     assert 0 <= h["medmcqa_acc"] <= 1 and h["wikitext_word_ppl"] > 1 and h["triviaqa_em"] in (0.0, 1.0)
-    p = E.run_suite(tiny, tok, cfg, "paper", tasks=("medmcqa", "wikitext", "triviaqa"))
+    p = eval.run_suite(tiny, tok, cfg, "paper", which=("medmcqa", "wikitext", "triviaqa"))
     assert p["n"]["medmcqa"] == 3 and p["wikitext_ppl"] > 1 and "triviaqa_acc" in p

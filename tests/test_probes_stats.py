@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-import eval as E
-import smf_mini as S
-import tasks as T
+import eval
+import common
+import smf_mini
+import tasks
 from stats import at_level, bootstrap, pareto, wilson
 
 
@@ -17,44 +18,44 @@ from stats import at_level, bootstrap, pareto, wilson
 
 def test_ngram_overlap_by_hand():
     # probe 8-grams: (a..h) and (b..i); only the first occurs in the other corpus
-    assert T.ngram_overlap(["a b c d e f g h i"], ["x a b c d e f g h y"], n=8) == 0.5
-    assert T.ngram_overlap(["A B C"], ["a b c"], n=3) == 1.0  # case-insensitive
-    assert T.ngram_overlap(["a b c"], ["a b d"], n=3) == 0.0
+    assert tasks.ngram_overlap(["a b c d e f g h i"], ["x a b c d e f g h y"], n=8) == 0.5
+    assert tasks.ngram_overlap(["A B C"], ["a b c"], n=3) == 1.0  # case-insensitive
+    assert tasks.ngram_overlap(["a b c"], ["a b d"], n=3) == 0.0
 
 
 def test_probes_share_no_phrase_with_background_or_task():
     """The perplexity probe (both halves) shares no 8-word phrase with the SMF background
     corpus, with the other half, or with the task's training text."""
-    bg = T.background_text()
-    task = T.fictional_facts()["train"] + T.fictional_facts(split="dev")["train"]
-    for split in T.SPLITS:
-        probe = T.wiki_text(split)
+    bg = tasks.background_text()
+    task = tasks.fictional_facts()["train"] + tasks.fictional_facts(split="dev")["train"]
+    for split in tasks.SPLITS:
+        probe = tasks.wiki_text(split)
         assert len(probe) >= 25
-        assert T.ngram_overlap(probe, bg) < 0.001
-        assert T.ngram_overlap(probe, task) == 0.0
-    assert T.ngram_overlap(T.wiki_text("test"), T.wiki_text("dev")) < 0.001
+        assert tasks.ngram_overlap(probe, bg) < 0.001
+        assert tasks.ngram_overlap(probe, task) == 0.0
+    assert tasks.ngram_overlap(tasks.wiki_text("test"), tasks.wiki_text("dev")) < 0.001
 
 
 def test_dev_and_test_are_disjoint():
-    test, dev = T.fictional_facts(), T.fictional_facts(split="dev")
+    test, dev = tasks.fictional_facts(), tasks.fictional_facts(split="dev")
     assert not {e for _, e, _ in test["facts"]} & {e for _, e, _ in dev["facts"]}
-    for probe in (T.world_facts, T.general_knowledge):
+    for probe in (tasks.world_facts, tasks.general_knowledge):
         a, b = {i["prompt"] for i in probe("test")}, {i["prompt"] for i in probe("dev")}
         assert a and b and not a & b
     assert len(test["eval"]) == 240  # 20 countries x 3 relations x 4 held-out phrasings
 
 
 def test_world_facts_items():
-    items = T.world_facts("test")
+    items = tasks.world_facts("test")
     france = next(i for i in items if i["prompt"] == "The capital of France is")
     assert france["choices"][france["gold"]] == "Paris" and len(set(france["choices"])) == 4
-    assert T.world_facts("test") == items  # fixed distractors
+    assert tasks.world_facts("test") == items  # fixed distractors
 
 
 def test_general_knowledge_items_are_sentences():
-    items = T.general_knowledge("test")
+    items = tasks.general_knowledge("test")
     assert len(items) == 40 and all("?" not in i["prompt"] and "Answer:" not in i["prompt"] for i in items)
-    bees = next(i for i in T.general_knowledge("test") + T.general_knowledge("dev") if i["prompt"] == "Bees make")
+    bees = next(i for i in tasks.general_knowledge("test") + tasks.general_knowledge("dev") if i["prompt"] == "Bees make")
     assert bees["choices"][bees["gold"]] == "honey"
 
 
@@ -105,8 +106,8 @@ def _fake_run(d, method, lr, seed, task_correct, world_lost, wiki_ll, split="tes
           "wiki_ppl": math.exp(-wiki_ll * 4 / 50),
           "items": {"task": [1] * task_correct + [0] * (40 - task_correct), "world": [0] * world_lost + [1] * (10 - world_lost),
                     "gk": [1, 0] * 5, "wiki": [[wiki_ll, 12.5]] * 4}}
-    S.write_json(d / "results.json", {"protocol": "tiny", "method": method, "base": base, "trained": tr})
-    S.write_json(d / "config.json", {"method": method, "lr": lr, "steps": 60, "seed": seed, "split": split})
+    common.write_json(d / "results.json", {"protocol": "tiny", "method": method, "base": base, "trained": tr})
+    common.write_json(d / "config.json", {"method": method, "lr": lr, "steps": 60, "seed": seed, "split": split})
 
 
 def test_compare_frontier_by_hand(tmp_path):
@@ -116,7 +117,7 @@ def test_compare_frontier_by_hand(tmp_path):
         _fake_run(tmp_path / f"full-2-{seed}", "full", 2.0, seed, 36, 3, -27.5)
         _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16 + 4 * seed, 0, -25.0)
     plot = tmp_path / "figs" / "frontier.png"
-    rep = E.compare(sorted(tmp_path.glob("*-*-*")), str(plot), levels=(0.45, 0.8), out_json=str(tmp_path / "s.json"))
+    rep = eval.compare(sorted(tmp_path.glob("*-*-*")), str(plot), levels=(0.45, 0.8), out_json=str(tmp_path / "s.json"))
     md = (tmp_path / "s.md").read_text()
     assert "| world_acc | full | not reached | +25.0 [" in md and "| full lr=2 steps=60 | 0,1 | 0.900 [" in md
     assert plot.read_bytes()[:4] == b"\x89PNG"  # exactly the path asked for
@@ -139,7 +140,7 @@ def test_compare_refuses_mixed_splits(tmp_path):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0, split="dev")
     _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
     with pytest.raises(SystemExit, match="mix protocols or splits"):
-        E.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
+        eval.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
 
 
 def test_dev_runs_choose_settings_by_the_stated_rule(tmp_path):
@@ -150,7 +151,7 @@ def test_dev_runs_choose_settings_by_the_stated_rule(tmp_path):
         _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16, 0, -25.0, split="dev")
         _fake_run(tmp_path / f"smf-3-{seed}", "smf", 3.0, seed, 24, 0, -26.0, split="dev")
         _fake_run(tmp_path / f"full-3-{seed}", "full", 3.0, seed, 38, 5, -30.0, split="dev")
-    rep = E.compare(sorted(tmp_path.glob("*-*-*")), str(tmp_path / "dev.png"))
+    rep = eval.compare(sorted(tmp_path.glob("*-*-*")), str(tmp_path / "dev.png"))
     assert rep["chosen"]["full"]["lr"] == 2.0 and rep["chosen"]["full"]["reached_target"]
     assert rep["chosen"]["smf"]["lr"] == 3.0 and not rep["chosen"]["smf"]["reached_target"]
 
@@ -159,6 +160,6 @@ def test_compare_skips_a_damaged_run_and_names_it(tmp_path, capsys):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0)
     _fake_run(tmp_path / "b", "full", 1.0, 1, 24, 1, -25.0)
     (tmp_path / "b" / "results.json").write_text('{"protocol": "tiny", "trun')  # cut short by a full disk
-    rep = E.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
+    rep = eval.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
     assert f"skipping {tmp_path / 'b'}: its results.json or config.json is not valid JSON" in capsys.readouterr().out
     assert [g["runs"] for g in rep["groups"]] == [["a"]]

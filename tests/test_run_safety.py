@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import eval as E
+import eval
 import train
 from test_train import small, tiny_dir  # noqa: F401  (the tiny model folder fixture)
 
@@ -125,7 +125,7 @@ def test_eval_refuses_damaged_run_folder(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_text("{broken")
     with pytest.raises(SystemExit, match="config.json is not valid JSON"):
-        E.main([str(tmp_path / "run")])
+        eval.main([str(tmp_path / "run")])
 
 
 # ---------------------------------------------------------------- one writer per run
@@ -160,15 +160,16 @@ def test_divergence_rule_by_hand():
 
 
 def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
-    import memory as M
-    import smf_mini as S
+    import memory
+    import common
+    import smf_mini
 
-    model, _ = S.load_model(tiny_dir)
-    M.attach_memory(model, M.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[1]))
+    model, _ = common.load_model(tiny_dir)
+    memory.attach_memory(model, memory.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[1]))
     cfg = {"method": "smf"}
     train.check_weights(model, cfg, 3)
     with torch.no_grad():
-        M.memory_layers(model)[1].values.weight[7, 0] = float("inf")
+        memory.memory_layers(model)[1].values.weight[7, 0] = float("inf")
     with pytest.raises(train.Diverged, match="non-finite"):
         train.check_weights(model, cfg, 3)
 
@@ -242,7 +243,7 @@ def test_interrupted_evaluation_resumes_without_retraining(tmp_path, tiny_dir, m
     def stop(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(E, "evaluate_run", stop)
+    monkeypatch.setattr(eval, "evaluate_run", stop)
     assert train.main(["--runs-dir", str(tmp_path), *flags]) == 130
     work = tmp_path / "tiny-smf.partial"
     assert (work / "state.pt").exists() and (work / "memory.safetensors").exists()  # training kept

@@ -4,7 +4,9 @@ import json
 import pytest
 import torch
 
-import smf_mini as S
+import common
+
+import smf_mini
 import train
 
 
@@ -14,8 +16,8 @@ def tiny_dir(tmp_path_factory):
     from transformers import AutoTokenizer
 
     d = tmp_path_factory.mktemp("tiny-llama")
-    tok = AutoTokenizer.from_pretrained(S.offline_model_dir())
-    model = S.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+    tok = AutoTokenizer.from_pretrained(common.offline_model_dir())
+    model = common.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
                                 num_attention_heads=2, num_key_value_heads=1, num_hidden_layers=3)
     model.save_pretrained(d)
     tok.save_pretrained(d)
@@ -35,7 +37,7 @@ def small(tiny_dir, method, steps=6, extra=()):
 def test_presets_resolve_and_flags_override():
     p = train.build_parser()
     cfg = train.resolve_config(p.parse_args([]))
-    assert cfg["method"] == "smf" and cfg["preset"] == "tiny" and cfg["model"] == S.OFFLINE_MODEL
+    assert cfg["method"] == "smf" and cfg["preset"] == "tiny" and cfg["model"] == common.OFFLINE_MODEL
     assert cfg["lr"] == train.PRESETS["tiny"]["smf_lr"]
     paper = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "lora"]))
     assert paper["model"] == "Qwen/Qwen2.5-0.5B-Instruct" and paper["memory_layers"] == [6, 12, 18]
@@ -71,18 +73,18 @@ def test_bad_flags_give_one_clear_error(flags, msg):
 
 
 def test_bad_data_file_errors(tmp_path):
-    import tasks as T
+    import tasks
 
     f = tmp_path / "medmcqa" / "validation.jsonl"
     f.parent.mkdir()
     f.write_text('{"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 1}\n{"question": "q2"}\n')
     with pytest.raises(ValueError, match=r"validation.jsonl, row 2: missing field\(s\) opa"):
-        T.medmcqa_rows(str(tmp_path), "validation")
+        tasks.medmcqa_rows(str(tmp_path), "validation")
     f.write_text("not json\n")
     with pytest.raises(ValueError, match="row 1: not valid JSON"):
-        T.medmcqa_rows(str(tmp_path), "validation")
+        tasks.medmcqa_rows(str(tmp_path), "validation")
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        T.trivia_rows(str(tmp_path))
+        tasks.trivia_rows(str(tmp_path))
 
 
 def test_memory_layer_out_of_range(tmp_path, tiny_dir):
@@ -105,16 +107,16 @@ def test_each_method_lowers_loss_on_repeated_batch(tmp_path, tiny_dir, method):
     ckpt = {"smf": "memory.safetensors", "lora": "adapter", "full": "model"}[method]
     assert (d / ckpt).exists()
     # eval.py loads the run the way training saved it, and the trained model is not the base model
-    import eval as E
-    import memory as M
+    import eval
+    import memory
 
-    model, tok, _ = E.load_run(d)
-    base, _ = S.load_model(tiny_dir)
+    model, tok, _ = eval.load_run(d)
+    base, _ = common.load_model(tiny_dir)
     ids = torch.tensor([tok("The capital of")["input_ids"]])
     with torch.no_grad():
         assert not torch.allclose(model(ids).logits, base(ids).logits)
     if method == "smf":
-        assert sorted(M.memory_layers(model)) == [1]
+        assert sorted(memory.memory_layers(model)) == [1]
 
 
 def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
@@ -140,7 +142,7 @@ def qwen_shapes(cfg):
 def test_lora_trains_only_adapters_and_count_matches_formula():
     from peft import LoraConfig, get_peft_model
 
-    model = S.tiny_random_model("qwen2")
+    model = common.tiny_random_model("qwen2")
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     pm = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=targets, task_type="CAUSAL_LM"))
     trainable = {n: p.numel() for n, p in pm.named_parameters() if p.requires_grad}
@@ -163,7 +165,7 @@ def test_lora_count_on_qwen25_05b_shapes_without_weights():
 
 
 def test_full_trains_all_parameters(tiny_dir):
-    model, tok = S.load_model(tiny_dir)
+    model, tok = common.load_model(tiny_dir)
     cfg = train.resolve_config(train.build_parser().parse_args(["--method", "full"]))
     model, opt, _ = train.setup_method(model, tok, cfg, torch.device("cpu"), progress=False)
     assert all(p.requires_grad for p in model.parameters())
@@ -257,11 +259,11 @@ def test_background_statistics_are_cached(tmp_path, tiny_dir, monkeypatch):
     """A second SMF run with the same model, memory and background reuses the statistics."""
     monkeypatch.setenv("SMF_MINI_CACHE", str(tmp_path / "cache"))
     calls = []
-    real = S.collect_background
-    monkeypatch.setattr(S, "collect_background", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = smf_mini.collect_background
+    monkeypatch.setattr(smf_mini, "collect_background", lambda *a, **k: calls.append(1) or real(*a, **k))
     for name in ("one", "two"):
         assert run(tmp_path, *small(tiny_dir, "smf", steps=1), "--name", name) == 0
     assert len(calls) == 1 and len(list((tmp_path / "cache" / "background").iterdir())) == 1
-    a = S.BackgroundStats.load(str(tmp_path / "one" / "background.safetensors"))
-    b = S.BackgroundStats.load(str(tmp_path / "two" / "background.safetensors"))
+    a = smf_mini.BackgroundStats.load(str(tmp_path / "one" / "background.safetensors"))
+    b = smf_mini.BackgroundStats.load(str(tmp_path / "two" / "background.safetensors"))
     assert all(torch.equal(a.df[i], b.df[i]) for i in a.df)
