@@ -151,3 +151,22 @@ def right_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
         ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
         att[i, : len(s)] = 1
     return ids, att
+
+
+def left_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention mask), both (B, L): sequences right-aligned (padded on the left), so the
+    last position of every row is its last real token (for next-token scoring and generation)."""
+    L = max(map(len, seqs))
+    ids = torch.full((len(seqs), L), pad, dtype=torch.long)
+    att = torch.zeros((len(seqs), L), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if s:
+            ids[i, L - len(s) :] = torch.tensor(s, dtype=torch.long)
+            att[i, L - len(s) :] = 1
+    return ids, att
+
+
+def encode(tok, text: str) -> list[int]:
+    """The one way every scorer and the training loop tokenize a text that starts a sequence:
+    the tokenizer's own BOS prefix (if it adds one), then the text without special tokens."""
+    return prefix_and_pad(tok)[0] + tok(text, add_special_tokens=False)["input_ids"]

@@ -170,14 +170,15 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
 def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None,
                    which=("medmcqa", "wikitext", "triviaqa")) -> dict:
     """MedMCQA, WikiText and TriviaQA under the `harness` or the `paper` protocol.
-    The paper protocol uses the first 1,000 items of each set unless `limit` says otherwise."""
+    The paper protocol uses the first 1,000 items of each set (MedMCQA: single-choice ones)
+    unless `limit` says otherwise."""
     paper = protocol == "paper"
     if paper and limit is None:
-        limit = 1000
+        limit = tasks.PAPER_LIMIT
     out: dict = {"n": {}}
     dd = cfg.get("data_dir")
     if "medmcqa" in which:
-        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_rows(dd, "validation")[:limit])
+        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_eval_rows(dd, protocol, limit))
         out["medmcqa_acc"], out["n"]["medmcqa"] = r["medmcqa_acc"], r["n"]
     if "wikitext" in which:
         if paper:
@@ -197,7 +198,10 @@ def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = Non
 
 
 def default_protocol(cfg: dict) -> str:
-    return "tiny" if cfg.get("task") == "fictional" else "harness"
+    """The fictional task: tiny. The paper preset: the seed paper's protocol. Else: harness."""
+    if cfg.get("task") == "fictional":
+        return "tiny"
+    return "paper" if cfg.get("preset") == "paper" else "harness"
 
 
 def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, which=None) -> dict:
@@ -215,22 +219,32 @@ def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, wh
     return r
 
 
-def _code_and_data_hash() -> str:
-    """Hash of what a base model's numbers depend on besides the settings: this file, the
-    task and probe code and files, and the library versions. A change to any of them makes
-    the cached base results stale, and they are recomputed."""
-    
+def _code_and_data_hash(cfg: dict) -> str:
+    """Hash of everything a base model's numbers depend on besides the settings: the scoring
+    and task code, the probe files, the library versions, the data files under --data-dir
+    (their bytes; medmcqa/train.jsonl only by its presence, which decides the fallback split)
+    and a local model folder's files (names, sizes, times). A change to any of them makes the
+    cached base results stale, so they are recomputed, never shown beside new trained ones."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha1(f"{torch.__version__} {importlib.metadata.version('transformers')}".encode())
-    for f in [here / "eval.py", here / "tasks.py", *sorted((here / "probes").glob("*"))]:
+    for f in [here / "eval.py", here / "scoring.py", here / "tasks.py", here / "common.py", *sorted((here / "probes").glob("*"))]:
         h.update(f.read_bytes())
+    if cfg.get("data_dir") and Path(cfg["data_dir"]).is_dir():
+        for f in sorted(Path(cfg["data_dir"]).rglob("*.jsonl")):
+            rel = f.relative_to(cfg["data_dir"]).as_posix()
+            h.update(rel.encode() + (b"present" if rel == "medmcqa/train.jsonl" else f.read_bytes()))
+    model_dir = common.offline_model_dir(progress=False) if cfg["model"] == common.OFFLINE_MODEL else Path(cfg["model"])
+    if model_dir.is_dir():
+        for f in sorted(model_dir.rglob("*")):
+            if f.is_file():
+                h.update(f"{f.relative_to(model_dir)} {f.stat().st_size} {f.stat().st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 
 def base_results(cfg: dict, protocol: str, device, limit=None, which=None) -> dict:
     """The base model's numbers, computed once per (model, protocol, settings, code) and cached."""
     key = json.dumps([cfg["model"], protocol, limit, which, cfg.get("data_dir"), cfg.get("n_countries"), cfg.get("seed"),
-                      cfg.get("split", "test"), cfg.get("eval_window", 2048), _code_and_data_hash()], sort_keys=True)
+                      cfg.get("split", "test"), cfg.get("eval_window", 2048), _code_and_data_hash(cfg)], sort_keys=True)
     path = common.cache_dir() / "base-results" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
     if path.exists():
         return json.loads(path.read_text())

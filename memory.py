@@ -279,16 +279,35 @@ def save_memory(model: nn.Module, path: str) -> None:
         save_file(memory_state_dict(model), tmp, metadata={"memory_config": json.dumps(asdict(cfg))})
 
 
-def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
-    """Attach memory as saved in `path` (config included) and load its parameters."""
+def read_memory_config(path: str) -> MemoryConfig:
+    """The memory configuration stored in a memory file's metadata (no tensors are read)."""
     with safe_open(path, framework="pt") as f:
         meta = f.metadata() or {}
-        if "memory_config" not in meta:
-            raise ValueError(f"{path} is not an smf-mini memory file (no memory_config in its metadata).")
-        cfg = MemoryConfig(**json.loads(meta["memory_config"]))
+    if "memory_config" not in meta:
+        raise ValueError(f"{path} is not an smf-mini memory file (no memory_config in its metadata).")
+    return MemoryConfig(**json.loads(meta["memory_config"]))
+
+
+def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
+    """Attach memory as saved in `path` (config included) and load its parameters.
+
+    A model that already has memory must have exactly the file's configuration (layers and
+    sizes); anything else is refused in one sentence rather than loaded in part."""
+    cfg = read_memory_config(path)
+    with safe_open(path, framework="pt") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
+    have = getattr(model, "smf_memory_config", None)
+    if memory_layers(model) and have != cfg:
+        raise ValueError(f"{path} holds memory {asdict(cfg)}, but this model already has memory {asdict(have)}; "
+                         "load it into a model without memory.")
+    d_model = model.config.hidden_size
+    width = tensors.get(f"layer{cfg.layers[0]}.values.weight")
+    if width is not None and width.shape[1] != (cfg.value_dim or d_model):
+        raise ValueError(f"{path} was made for a model of width {width.shape[1]}, but this model's width is {d_model}.")
     mems = memory_layers(model) or attach_memory(model, cfg)
     for i, mem in mems.items():
         own = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(f"layer{i}.")}
+        if not own:
+            raise ValueError(f"{path} has no tensors for memory layer {i}; the file is incomplete.")
         mem.load_state_dict(own)
     return mems

@@ -4,8 +4,8 @@
 - `shared_prompt_logprobs`: the same for several choices after one prompt, running the
   prompt once (KV cache) and only the short choices on top of it.
 - `choice_accuracy`: multiple choice from those log-likelihoods (cloze or option text).
-- `letter_accuracy`: the MedMCQA letter protocol: one forward per question, the four
-  letter logits read at the last prompt position.
+- `letter_logprobs`, `letter_accuracy`: the MedMCQA letter protocol: one forward per question,
+  the four letter log-probabilities read at the last prompt position.
 - `rolling_loglik`, `perplexity`: non-overlapping (or strided) windows over long texts.
 - `greedy_generate`: batched greedy decoding with left padding and stop strings.
 
@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from common import prefix_and_pad, right_pad
+from common import encode, left_pad, prefix_and_pad, right_pad
 
 
 def _device(model) -> torch.device:
@@ -50,12 +50,12 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
     """
     dev = _device(model)
     out: list[float] = []
-    bos, pad = prefix_and_pad(tok)
+    pad = prefix_and_pad(tok)[1]
     for s in range(0, len(pairs), batch_size):
         chunk = pairs[s : s + batch_size]
         seqs, spans = [], []
         for ctx, cont in chunk:
-            c = bos + tok(ctx, add_special_tokens=False)["input_ids"]
+            c = encode(tok, ctx)
             x = tok(cont, add_special_tokens=False)["input_ids"]
             seqs.append(c + x)
             spans.append((len(c), len(c) + len(x)))
@@ -89,17 +89,16 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
     """
     dev = _device(model)
     body, head = _body_and_head(model)
-    bos, pad = prefix_and_pad(tok)
+    pad = prefix_and_pad(tok)[1]
     out: list[list[float]] = []
     for s in range(0, len(prompts), batch_size):
-        P = [bos + tok(p, add_special_tokens=False)["input_ids"] for p in prompts[s : s + batch_size]]
+        P = [encode(tok, p) for p in prompts[s : s + batch_size]]
         C = choices[s : s + batch_size]
         n = len(C[0])
         if any(len(c) != n for c in C):
             raise ValueError("shared_prompt_logprobs needs the same number of choices for every prompt.")
-        Lp = max(map(len, P))
-        ids = torch.tensor([[pad] * (Lp - len(p)) + p for p in P], device=dev)
-        att = torch.tensor([[0] * (Lp - len(p)) + [1] * len(p) for p in P], device=dev)
+        ids, att = left_pad(P, pad)  # (B, Lp) each
+        ids, att = ids.to(dev), att.to(dev)
         res = body(input_ids=ids, attention_mask=att, use_cache=True)
         first = torch.log_softmax(head(res.last_hidden_state[:, -1]).float(), -1)  # (B, V): each choice's first token
         cache = res["cache"] if "cache" in res else res["past_key_values"]  # renamed in transformers 5.x
@@ -134,12 +133,10 @@ def choice_accuracy(model, tok, items: list[dict], batch_size: int = 8) -> dict:
 
 
 @torch.no_grad()
-def letter_accuracy(model, tok, prompts: list[str], golds: list[int], batch_size: int = 16, letters: str = "ABCD") -> dict:
-    """MedMCQA letter protocol: the continuation ' A'..' D' with the highest log-likelihood.
-
-    Each letter continuation is one token, so one forward per question gives all four:
-    the logits at the last prompt position. Left padding keeps that position at -1.
-    """
+def letter_logprobs(model, tok, prompts: list[str], batch_size: int = 16, letters: str = "ABCD") -> torch.Tensor:
+    """(N, len(letters)) log p(' X' | prompt) for each letter: each letter continuation is one
+    token, so one forward per prompt gives all of them, read at the last prompt position
+    (left padding keeps that position at -1)."""
     dev = _device(model)
     letter_ids = []
     for L in letters:
@@ -148,19 +145,21 @@ def letter_accuracy(model, tok, prompts: list[str], golds: list[int], batch_size
             raise ValueError(f"letter ' {L}' is {len(ids)} tokens for this tokenizer; letter scoring needs one.")
         letter_ids.append(ids[0])
     letter_ids = torch.tensor(letter_ids, device=dev)
-    side = tok.padding_side
-    tok.padding_side = "left"
-    correct = 0
-    try:
-        for s in range(0, len(prompts), batch_size):
-            enc = tok(prompts[s : s + batch_size], return_tensors="pt", padding=True, add_special_tokens=True).to(dev)
-            body, head = _body_and_head(model)
-            hidden = body(**enc, use_cache=False).last_hidden_state[:, -1]
-            pred = head(hidden).index_select(-1, letter_ids).argmax(-1).cpu()
-            correct += int((pred == torch.tensor(golds[s : s + batch_size])).sum())
-    finally:
-        tok.padding_side = side
-    return {"acc": correct / len(prompts), "n": len(prompts)}
+    pad = prefix_and_pad(tok)[1]
+    body, head = _body_and_head(model)
+    out = []
+    for s in range(0, len(prompts), batch_size):
+        ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each
+        hidden = body(input_ids=ids.to(dev), attention_mask=att.to(dev), use_cache=False).last_hidden_state[:, -1]  # (B, d)
+        out.append(torch.log_softmax(head(hidden).float(), -1).index_select(-1, letter_ids).cpu())  # (B, letters)
+    return torch.cat(out)
+
+
+def letter_accuracy(model, tok, prompts: list[str], golds: list[int], batch_size: int = 16, letters: str = "ABCD") -> dict:
+    """MedMCQA letter protocol: the continuation ' A'..' D' with the highest log-likelihood."""
+    pred = letter_logprobs(model, tok, prompts, batch_size, letters).argmax(-1)  # (N,)
+    correct = (pred == torch.tensor(golds)).int().tolist()
+    return {"acc": sum(correct) / len(prompts), "n": len(prompts), "correct": correct}
 
 
 @torch.no_grad()
@@ -232,18 +231,14 @@ def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 32, st
             return torch.tensor(done, device=input_ids.device)
 
     dev = _device(model)
-    side = tok.padding_side
-    tok.padding_side = "left"
+    pad = prefix_and_pad(tok)[1]
     outs: list[str] = []
-    try:
-        for s in range(0, len(prompts), batch_size):
-            enc = tok(prompts[s : s + batch_size], return_tensors="pt", padding=True).to(dev)
-            crit = StoppingCriteriaList([StopOnStrings(enc["input_ids"].shape[1])]) if stop else None
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, stopping_criteria=crit,
-                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-            for t in tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True):
-                cut = min([t.index(x) for x in stop if x in t], default=len(t))
-                outs.append(t[:cut])
-    finally:
-        tok.padding_side = side
+    for s in range(0, len(prompts), batch_size):
+        ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each
+        crit = StoppingCriteriaList([StopOnStrings(ids.shape[1])]) if stop else None
+        gen = model.generate(input_ids=ids.to(dev), attention_mask=att.to(dev), max_new_tokens=max_new_tokens, do_sample=False,
+                             stopping_criteria=crit, pad_token_id=pad, eos_token_id=tok.eos_token_id)
+        for t in tok.batch_decode(gen[:, ids.shape[1] :], skip_special_tokens=True):
+            cut = min([t.index(x) for x in stop if x in t], default=len(t))
+            outs.append(t[:cut])
     return outs

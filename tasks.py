@@ -291,27 +291,81 @@ def _hub(name: str, config: str | None, split: str, local_hint: str):
 
 MEDMCQA_FIELDS = ("question", "opa", "opb", "opc", "opd", "cop")
 TRIVIA_FIELDS = ("question", "answer")
-EVAL_HOLDOUT = 1000  # validation rows kept for evaluation when training falls back to validation
+EVAL_HOLDOUT = 1000  # single-choice validation rows kept for evaluation when training falls back to validation
+PAPER_LIMIT = 1000  # the seed paper scores the first 1,000 items of each set
+
+
+def is_single_choice(r: dict) -> bool:
+    return r.get("choice_type", "single") == "single"
+
+
+def medmcqa_fallback(data_dir: str | None) -> bool:
+    """True when --data-dir has MedMCQA validation rows but no train file: training then uses
+    the validation rows after the first EVAL_HOLDOUT single-choice ones."""
+    d = Path(data_dir) / "medmcqa" if data_dir else None
+    return d is not None and not (d / "train.jsonl").exists() and (d / "validation.jsonl").exists()
+
+
+def _holdout_end(rows: list[dict]) -> int:
+    """Index just after the EVAL_HOLDOUT-th single-choice row (all rows if there are fewer)."""
+    seen = 0
+    for i, r in enumerate(rows):
+        seen += is_single_choice(r)
+        if seen == EVAL_HOLDOUT:
+            return i + 1
+    return len(rows)
 
 
 def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     """MedMCQA rows in the hub's schema (cop 0-based). Offline with no train file, training
-    uses the validation rows after the first EVAL_HOLDOUT (which stay for evaluation), and says so.
-    Every row's `cop` is checked (an integer 0..3, or -1 for the unlabelled test split)."""
+    uses the validation rows after the first EVAL_HOLDOUT single-choice ones (which stay for
+    evaluation), and says so. Every row's `cop` is checked (an integer 0..3, or -1 for the
+    unlabelled test split)."""
     if data_dir is None:
         return _hub("openlifescienceai/medmcqa", None, split, "medmcqa/train.jsonl and medmcqa/validation.jsonl")
     d = Path(data_dir) / "medmcqa"
-    fallback = split == "train" and not (d / "train.jsonl").exists() and (d / "validation.jsonl").exists()
+    fallback = split == "train" and medmcqa_fallback(data_dir)
     f = d / ("validation.jsonl" if fallback else f"{split}.jsonl")
     rows = read_jsonl(f, MEDMCQA_FIELDS)
     for n, r in enumerate(rows, 1):
         if type(r["cop"]) is not int or r["cop"] not in (0, 1, 2, 3, -1):
             raise ValueError(f"{f}, row {n}: cop must be an integer 0..3 (0 = A), got {r['cop']!r}.")
     if fallback:
-        rows = rows[EVAL_HOLDOUT:]
-        print(f"note: {d}/train.jsonl is missing; training on validation rows {EVAL_HOLDOUT + 1}.. ({len(rows)} rows), "
-              f"evaluation uses the first {EVAL_HOLDOUT}.")
+        cut = _holdout_end(rows)
+        rows = rows[cut:]
+        print(f"note: {d}/train.jsonl is missing; training on validation rows {cut + 1}.. ({len(rows)} rows); "
+              f"evaluation uses the rows before them (the first {EVAL_HOLDOUT} single-choice ones).")
     return rows
+
+
+def medmcqa_eval_rows(data_dir: str | None, protocol: str, limit: int | None) -> list[dict]:
+    """The validation rows a protocol scores. The paper protocol keeps single-choice rows FIRST
+    and then takes the first `limit` (the seed paper's 1,000), so it scores 1,000 questions,
+    not the single-choice ones among the first 1,000 rows. When training fell back to
+    validation rows, only the rows before them are scored, and a limit that would reach the
+    training rows is refused."""
+    rows = medmcqa_rows(data_dir, "validation")
+    cut = _holdout_end(rows) if medmcqa_fallback(data_dir) else len(rows)
+    pool = rows[:cut]
+    if protocol == "paper":
+        pool = [r for r in pool if is_single_choice(r)]
+    if cut < len(rows) and limit is not None and limit > len(pool):  # rows after `cut` are training rows
+        raise ValueError(f"a MedMCQA limit of {limit} reaches validation rows that training uses (there is no "
+                         f"medmcqa/train.jsonl, so training falls back to validation rows); use a limit of at most {len(pool)}.")
+    return pool[:limit]
+
+
+def medmcqa_sources(data_dir: str | None, train_rows: int | None, background: str) -> dict:
+    """Where a MedMCQA run's data comes from (hub ids, splits, limits), for the resolved config."""
+    where = (lambda rel: f"{data_dir}/{rel}") if data_dir else (lambda rel: None)
+    limit = f"first {train_rows} single-choice rows" if train_rows else "all single-choice rows"
+    return {
+        "train": where("medmcqa/train.jsonl") or f"openlifescienceai/medmcqa train ({limit})",
+        "eval medmcqa": where("medmcqa/validation.jsonl") or "openlifescienceai/medmcqa validation",
+        "eval triviaqa": where("trivia_qa/validation.jsonl") or "mandarjoshi/trivia_qa rc.nocontext validation",
+        "eval wikitext": where("wikitext/") or "Salesforce/wikitext wikitext-2-raw-v1 test (harness), wikitext-103-v1 test (paper)",
+        "background": (where("oasst1/train.jsonl") or "OpenAssistant/oasst1 train, English assistant turns") if background == "oasst1" else background,
+    }
 
 
 def trivia_rows(data_dir: str | None) -> list[dict]:

@@ -87,7 +87,7 @@ PRESETS: dict[str, dict] = {
         background_max_length=128, memory_layers=[2, 4, 6, 8], memory_slots=16_384, memory_heads=4, memory_topk=16,
         memory_key_dim=256, memory_mode="add", top_t=2000, rule="tfidf", smf_optimizer="sgd", smf_lr=2000.0, row_step_cap=0.0,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
-        steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
+        retrofit_docs=64, retrofit_epochs=None, train_rows=None, steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
         bf16=False, eval_limit=None, save_every=10,
     ),
     "paper": dict(
@@ -95,7 +95,7 @@ PRESETS: dict[str, dict] = {
         background_docs=2000, background_max_length=512, memory_layers=[6, 12, 18], memory_slots=16_384,
         memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add", top_t=512, rule="kl",
         smf_optimizer="adamw", smf_lr=5e-4, row_step_cap=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
-        full_lr=5e-5, retrofit_lr=5e-4, steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
+        full_lr=5e-5, retrofit_lr=5e-4, retrofit_docs=None, retrofit_epochs=2, train_rows=60_000, steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
         warmup=100, clip=1.0, loss_on="all", bf16=True, eval_limit=1000, seed=0, save_every=500,
     ),
 }
@@ -126,6 +126,9 @@ FLAG_HELP = {
     "lora_lr": (float, "LoRA learning rate (AdamW)"),
     "full_lr": (float, "full finetuning learning rate (AdamW)"),
     "retrofit_lr": (float, "retrofit learning rate (AdamW, all memory parameters)"),
+    "retrofit_docs": (int, "retrofit: documents of the background corpus to train on (default: all)"),
+    "retrofit_epochs": (float, "retrofit: epochs over its documents when --steps is not set (default: --epochs)"),
+    "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
     "steps": (int, "optimizer steps (overrides epochs)"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
@@ -203,10 +206,15 @@ def resolve_config(args: argparse.Namespace) -> dict:
         (cfg["task"] != "fictional" or (cfg["n_countries"] or 0) >= 4, "--n-countries must be at least 4 (3 distractors per question)"),
         (cfg["steps"] is None or cfg["steps"] >= 1, "--steps must be at least 1"),
         (cfg["steps"] is not None or (cfg["epochs"] or 0) > 0, "give --steps or a positive --epochs"),
+        (cfg["train_rows"] is None or cfg["train_rows"] >= 1, "--train-rows must be at least 1"),
+        (cfg["retrofit_docs"] is None or cfg["retrofit_docs"] >= 1, "--retrofit-docs must be at least 1"),
     ]
     for ok, msg in checks:
         if not ok:
             raise SystemExit(f"error: {msg}.")
+    if cfg["task"] == "medmcqa":  # printed with the configuration: what this run will read, from where
+        cfg["data_sources"] = tasks.medmcqa_sources(cfg["data_dir"], cfg["train_rows"], cfg["background"])
+        cfg["eval_protocol"] = eval.default_protocol(cfg)
     return cfg
 
 
@@ -227,19 +235,22 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
             out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
         return out
     rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
-    return [tasks.medmcqa_training_pair(r) for r in rows if r.get("choice_type", "single") == "single" and r["cop"] in (0, 1, 2, 3)]
+    pairs = [tasks.medmcqa_training_pair(r) for r in rows if tasks.is_single_choice(r) and r["cop"] in (0, 1, 2, 3)]
+    return pairs[: cfg["train_rows"]]  # the seed study: the first 60,000
 
 
-def background_docs(cfg: dict) -> list[str]:
+def background_docs(cfg: dict, n: int | None | str = "background") -> list[str]:
+    """The background corpus's first n documents (default: --background-docs; None: all)."""
+    n = cfg["background_docs"] if n == "background" else n
     b = cfg["background"]
     if b == "pydoc":
-        return tasks.background_text(cfg["background_docs"])
+        return tasks.background_text(n)
     if b == "oasst1":
-        return tasks.oasst1_docs(cfg["background_docs"], cfg["data_dir"])
+        return tasks.oasst1_docs(n, cfg["data_dir"])
     docs = [r["text"] for r in tasks.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
     if not docs:
         raise SystemExit(f"error: {b} has no non-empty 'text' rows to use as background documents.")
-    return docs[: cfg["background_docs"]]
+    return docs[:n]
 
 
 def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, steps: int) -> list[list[list[int]]]:
@@ -269,9 +280,9 @@ def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, steps: int) -
 def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int, device) -> dict:
     """Right-padded batch with labels; -100 marks padding (and prompts when loss_on='answer')."""
     ids, labels = [], []
-    bos, pad = common.prefix_and_pad(tok)
+    pad = common.prefix_and_pad(tok)[1]
     for prompt, comp in examples:
-        p = bos + (tok(prompt, add_special_tokens=False)["input_ids"] if prompt else [])
+        p = common.encode(tok, prompt)  # BOS (if the tokenizer adds one) + prompt
         c = tok(comp, add_special_tokens=False)["input_ids"]
         x = (p + c)[:max_length]
         lab = ([-100] * len(p) + c)[:max_length] if loss_on == "answer" else list(x)
@@ -406,7 +417,7 @@ def check_weights(model, cfg: dict, step: int) -> None:
 
 
 def load_examples(cfg: dict) -> list[tuple[str, str]]:
-    examples = [("", d) for d in background_docs(cfg)] if cfg["method"] == "retrofit" else training_examples(cfg)
+    examples = [("", d) for d in background_docs(cfg, cfg["retrofit_docs"])] if cfg["method"] == "retrofit" else training_examples(cfg)
     if not examples:
         raise SystemExit("error: the training set is empty.")
     return examples
@@ -505,7 +516,8 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     model, opt, extras = setup_method(model, tok, cfg, device, progress)
     examples = load_examples(cfg)
     check_tokens_to_learn(tok, examples, cfg, device)
-    steps = cfg["steps"] or max(1, math.ceil(cfg["epochs"] * len(examples) / (cfg["batch_size"] * cfg["grad_accum"])))
+    epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
+    steps = cfg["steps"] or max(1, math.ceil(epochs * len(examples) / (cfg["batch_size"] * cfg["grad_accum"])))
     cfg["resolved_steps"] = steps
     schedule = batch_schedule(len(examples), [len(p) + len(c) for p, c in examples], cfg, steps)
     start, log = resume_state(work, model, opt, cfg)
@@ -683,16 +695,21 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         if cfg["method"] in ("smf", "retrofit"):
             if cfg.get("init_memory"):
                 src = Path(cfg["init_memory"])
-                if not (src / "memory.safetensors" if src.is_dir() else src).exists():
-                    raise SystemExit(f"error: --init-memory {src}: no memory.safetensors there; point it at a finished retrofit run.")
-            else:
-                memory_config(cfg).validate(n_layers)
+                src = src / "memory.safetensors" if src.is_dir() else src
+                if not src.exists():
+                    raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
+                loaded = memory.read_memory_config(str(src))  # config.json records the memory actually loaded
+                cfg.update(memory_slots=loaded.slots, memory_heads=loaded.heads, memory_topk=loaded.topk,
+                           memory_key_dim=loaded.key_dim, memory_layers=list(loaded.layers), memory_mode=loaded.mode)
+            memory_config(cfg).validate(n_layers)
             if cfg["method"] == "retrofit" or cfg["rule"] in ("tfidf", "kl"):
                 background_docs(cfg)  # reads (and checks) a background file
         if cfg["task"] == "medmcqa":
             training_examples(cfg)
             if not no_eval and cfg.get("data_dir"):
-                tasks.medmcqa_rows(cfg["data_dir"], "validation")
+                protocol = eval.default_protocol(cfg)
+                limit = cfg["eval_limit"] or (tasks.PAPER_LIMIT if protocol == "paper" else None)
+                tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit)  # refuses a limit that reaches training rows
         elif cfg.get("data_dir"):
             print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
     except (ValueError, FileNotFoundError, RuntimeError) as e:

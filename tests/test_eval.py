@@ -190,3 +190,21 @@ def test_harness_and_paper_suites_on_local_files(tiny, tok, tmp_path):
     assert 0 <= h["medmcqa_acc"] <= 1 and h["wikitext_word_ppl"] > 1 and h["triviaqa_em"] in (0.0, 1.0)
     p = eval.run_suite(tiny, tok, cfg, "paper", which=("medmcqa", "wikitext", "triviaqa"))
     assert p["n"]["medmcqa"] == 3 and p["wikitext_ppl"] > 1 and "triviaqa_acc" in p
+
+
+def test_every_scorer_tokenizes_the_same_way(tiny, tok, monkeypatch):
+    """Whatever common.prefix_and_pad decides a sequence starts with (here: BOS, which this
+    tokenizer itself does not add), the letter protocol (one forward, left padding) picks the
+    same letter as scoring ' A'..' D' as continuations (right padding), and generation starts
+    from the same ids: all of them go through common.encode. (They once differed: the letter
+    scorer and generation called the tokenizer with add_special_tokens, the others did not.)"""
+    real = common.prefix_and_pad
+    monkeypatch.setattr(common, "prefix_and_pad", lambda t: ([t.bos_token_id], real(t)[1]))
+    prompts = [tasks.mcq_prompt(f"Which river {i}?", ["Nile", "Amazon", "Danube", "Volga"]) for i in range(6)]
+    lp = scoring.continuation_logprobs(tiny, tok, [(p, " " + L) for p in prompts for L in "ABCD"])
+    letters = scoring.letter_logprobs(tiny, tok, prompts, batch_size=4)
+    assert torch.allclose(letters.double(), torch.tensor(lp, dtype=torch.float64).view(6, 4), atol=2e-5)
+    assert common.encode(tok, "x")[0] == tok.bos_token_id
+    gen = scoring.greedy_generate(tiny, tok, prompts[:2], max_new_tokens=1)
+    first = tiny(torch.tensor([common.encode(tok, prompts[0])])).logits[0, -1].argmax()
+    assert gen[0] == tok.decode([int(first)], skip_special_tokens=True)

@@ -122,9 +122,12 @@ def test_each_method_lowers_loss_on_repeated_batch(tmp_path, tiny_dir, method):
 def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
     assert run(tmp_path, *small(tiny_dir, "retrofit", steps=3, extra=["--lr", "1e-3"])) == 0
     assert (tmp_path / "tiny-retrofit" / "memory.safetensors").exists()
-    assert run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=["--init-memory", str(tmp_path / "tiny-retrofit")])) == 0
+    # flags that disagree with the loaded memory do not reach config.json: it records what was loaded
+    extra = ["--init-memory", str(tmp_path / "tiny-retrofit"), "--memory-slots", "1024", "--memory-layers", "0,2"]
+    assert run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=extra)) == 0
     cfg = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
     assert cfg["init_memory"] == str(tmp_path / "tiny-retrofit")
+    assert cfg["memory_slots"] == 256 and cfg["memory_layers"] == [1] and cfg["memory_topk"] == 8
     with pytest.raises(SystemExit, match="no memory.safetensors there"):
         run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=["--init-memory", str(tmp_path / "nope"), "--name", "x"]))
 
@@ -139,36 +142,39 @@ def qwen_shapes(cfg):
     return [(d, d), (d, kv), (d, kv), (d, d), (d, f), (d, f), (f, d)] * L
 
 
-def test_lora_trains_only_adapters_and_count_matches_formula():
-    from peft import LoraConfig, get_peft_model
-
+def test_lora_setup_trains_only_adapters_and_count_matches_formula():
+    """The project's own setup_method (the paper preset's r=16 on all seven projections)."""
     model = common.tiny_random_model("qwen2")
-    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    pm = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=targets, task_type="CAUSAL_LM"))
+    cfg = train.resolve_config(train.build_parser().parse_args(["--preset", "paper", "--method", "lora"]))
+    pm, opt, _ = train.setup_method(model, None, cfg, torch.device("cpu"), progress=False)
     trainable = {n: p.numel() for n, p in pm.named_parameters() if p.requires_grad}
-    assert all("lora_" in n for n in trainable)
-    assert sum(trainable.values()) == lora_count(qwen_shapes(model.config), 4)
+    assert trainable and all("lora_" in n for n in trainable)
+    assert sum(trainable.values()) == lora_count(qwen_shapes(model.config), 16)
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == sum(trainable.values())
 
 
 def test_lora_count_on_qwen25_05b_shapes_without_weights():
-    from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, Qwen2Config
 
     # Qwen2.5-0.5B-Instruct's published shapes (config only, no download, no weights)
-    cfg = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                      num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True)
-    assert lora_count(qwen_shapes(cfg), 16) == 8_798_208
+    qcfg = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                       num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True)
+    assert lora_count(qwen_shapes(qcfg), 16) == 8_798_208  # the seed paper's "about 8.8M"
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(cfg)
-    pm = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], task_type="CAUSAL_LM"))
+        model = AutoModelForCausalLM.from_config(qcfg)
+    cfg = train.resolve_config(train.build_parser().parse_args(["--preset", "paper", "--method", "lora"]))
+    pm, _, _ = train.setup_method(model, None, cfg, torch.device("meta"), progress=False)
     assert sum(p.numel() for p in pm.parameters() if p.requires_grad) == 8_798_208
 
 
-def test_full_trains_all_parameters(tiny_dir):
-    model, tok = common.load_model(tiny_dir)
-    cfg = train.resolve_config(train.build_parser().parse_args(["--method", "full"]))
-    model, opt, _ = train.setup_method(model, tok, cfg, torch.device("cpu"), progress=False)
-    assert all(p.requires_grad for p in model.parameters())
+def test_full_finetuning_changes_every_parameter(tmp_path, tiny_dir):
+    """Through train.py's loop: after one step every parameter tensor has moved."""
+    assert run(tmp_path, *small(tiny_dir, "full", steps=1, extra=["--lr", "1e-3", "--warmup", "1"])) == 0
+    base, _ = common.load_model(tiny_dir)
+    trained, _ = common.load_model(str(tmp_path / "tiny-full" / "model"))
+    tb = dict(trained.named_parameters())
+    same = [n for n, p in base.named_parameters() if torch.equal(p, tb[n])]
+    assert not same, same
 
 
 @pytest.mark.parametrize("method", ["smf", "lora"])
