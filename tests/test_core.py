@@ -337,3 +337,84 @@ def test_row_step_cap_against_hand_computed_update(optimizer):
     got = upd.mems[2].values.weight.detach()
     assert torch.allclose(got, want, atol=1e-6)
     assert ((got - w0)[rows].norm(dim=1) <= 0.01 + 1e-6).all()
+
+
+def test_rowwise_adamw_equals_torch_adamw_when_rows_are_selected_every_step():
+    """Independent reference: torch.optim.AdamW on a copy of the value table. With the same
+    batch every step the same rows are read and selected every step, so per-row step counts
+    equal the global count and the two must agree (unread rows: zero gradient in both)."""
+    import copy
+
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[1]))
+    ref_model = copy.deepcopy(model)
+    for p in ref_model.parameters():
+        p.requires_grad_(False)
+    ref_w = memory.memory_layers(ref_model)[1].values.weight
+    ref_w.requires_grad_(True)
+    ref_opt = torch.optim.AdamW([ref_w], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    upd = smf_mini.SparseValueUpdate(model, t=64, rule="tf", optimizer="adamw", lr=0.05, weight_decay=0.0)
+    ids = torch.randint(0, 256, (2, 8))
+    for _ in range(4):
+        model(input_ids=ids, labels=ids).loss.backward()
+        upd.observe(None)
+        upd.select()
+        upd.step()
+        ref_model(input_ids=ids, labels=ids).loss.backward()
+        ref_opt.step()
+        ref_opt.zero_grad()
+    w = upd.mems[1].values.weight
+    assert not torch.equal(w, torch.zeros_like(w))
+    assert torch.allclose(w, ref_w, atol=1e-6)
+
+
+def test_clip_uses_the_selected_rows_only():
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[1]))
+    upd = smf_mini.SparseValueUpdate(model, t=2, rule="tf", optimizer="sgd", lr=1.0)
+    w = upd.mems[1].values.weight
+    g = torch.full_like(w, 100.0)  # unselected rows: huge gradients that must not count
+    g[3], g[5] = 3.0 / math.sqrt(w.shape[1]), 4.0 / math.sqrt(w.shape[1])  # row norms 3 and 4
+    w.grad = g
+    upd.counts[1][3], upd.counts[1][5], upd.counts[1][7] = 5, 4, 1  # rows 3 and 5 are read most
+    assert upd.select()[1].tolist() == [3, 5]
+    assert upd.clip_grad_norm_(1.0) == pytest.approx(5.0, rel=1e-5)  # sqrt(3^2 + 4^2)
+    assert upd.grads[1].norm().item() == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("rule", ["kl", "tfidf"])
+def test_read_rows_scoring_zero_or_below_are_still_ranked_above_unread(rule):
+    """KL is negative for rows the step reads less than background text does; TF-IDF is 0 for
+    a row every background document reads. Such rows still rank (below positive ones), and an
+    unread row never does."""
+    counts = torch.tensor([0.0, 1.0, 1.0, 0.0, 2.0])
+    if rule == "kl":  # background reads row 1 and 2 far more often than this step does
+        bg = smf_mini.BackgroundStats({0: torch.zeros(5)}, {0: torch.tensor([0.0, 1000.0, 500.0, 0.0, 0.0])}, 10)
+    else:  # every background document read rows 1, 2 and 4: idf = log(11/11) = 0
+        bg = smf_mini.BackgroundStats({0: torch.tensor([0.0, 10.0, 10.0, 0.0, 10.0])}, {0: torch.zeros(5)}, 10)
+    s = smf_mini.score_rows(counts, rule, bg, 0)
+    assert s[0] == -math.inf and s[3] == -math.inf
+    assert (s[[1, 2, 4]] <= 0).all() if rule == "tfidf" else (s[[1, 2]] < 0).all()
+    assert smf_mini.select_rows(counts, 10, rule, bg, 0).tolist() == [1, 2, 4]  # read rows only, all of them
+
+
+def test_collate_masks_labels_for_both_loss_modes_and_truncation():
+    from transformers import AutoTokenizer
+
+    import train
+
+    tok = AutoTokenizer.from_pretrained(common.offline_model_dir())
+    p, c = "Question: Capital?\nAnswer:", " Vell"
+    P, C = tok(p, add_special_tokens=False)["input_ids"], tok(c, add_special_tokens=False)["input_ids"]
+    short = ("x", " y")
+    b = train.collate(tok, [(p, c), short], "answer", 64, "cpu")
+    assert b["labels"][0].tolist() == [-100] * len(P) + C  # prompt masked, answer kept
+    n1 = len(tok("x", add_special_tokens=False)["input_ids"]) + len(tok(" y", add_special_tokens=False)["input_ids"])
+    assert b["attention_mask"][1].tolist() == [1] * n1 + [0] * (len(P) + len(C) - n1)  # right padding
+    assert (b["labels"][1][n1:] == -100).all()  # padding is never a target
+    a = train.collate(tok, [(p, c)], "all", 64, "cpu")
+    assert a["labels"][0].tolist() == P + C  # every token
+    t = train.collate(tok, [(p, c)], "answer", len(P) - 1, "cpu")  # truncated inside the prompt
+    assert t["labels"][0].tolist() == [-100] * (len(P) - 1) and t["input_ids"].shape[1] == len(P) - 1
