@@ -80,6 +80,23 @@ metric_list:
 """)
 
 
+def raw_pages(rows: list[str]) -> list[str]:
+    """The harness's document-level WikiText pages, rebuilt here independently of eval.py: the
+    raw file is the line rows with their newlines, a blank row ('') being the raw file's ' '
+    line; pages start at each top-level heading line (' = Title = ', not ' = = Sub = = ') and
+    are their lines joined with newlines; the file (so its last page) ends with a newline."""
+    lines = [(r[:-1] if r.endswith("\n") else r) if r else " " for r in rows]
+    pages: list[list[str]] = []
+    for line in lines:
+        if line.startswith(" = ") and line.endswith(" = ") and not line.startswith(" = = "):
+            pages.append([line])
+        elif pages:
+            pages[-1].append(line)
+    texts = ["\n".join(p) for p in pages]
+    texts[-1] += "\n"
+    return texts
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", required=True, help="folder with medmcqa/, trivia_qa/, wikitext/ JSON Lines files")
@@ -102,7 +119,12 @@ def main():
     torch.set_num_threads(os.cpu_count() or 1)
     model_dir = str(common.offline_model_dir()) if a.model == common.OFFLINE_MODEL else a.model
     data_dir = Path(a.data_dir).resolve()
-    pages = eval.wikitext_documents(tasks.wikitext_rows(str(data_dir)))[: a.wikitext_docs]
+    rows = tasks.wikitext_rows(str(data_dir))
+    all_pages = raw_pages(rows)  # the harness side's pages, not eval.py's
+    same = all_pages == eval.wikitext_documents(rows)
+    print(f"WikiText pages: {len(all_pages)}, {sum(len(p.encode()) for p in all_pages):,} bytes built here; "
+          f"eval.py's pages {'are identical' if same else 'DIFFER'}")
+    pages = all_pages[: a.wikitext_docs]
     ours, theirs, secs = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
