@@ -388,7 +388,10 @@ def load_run(run_dir, device="cpu"):
 
 LEVELS = (0.4, 0.5, 0.6, 0.7, 0.8)
 COLORS = {"smf": "tab:green", "lora": "tab:blue", "full": "tab:red", "retrofit": "tab:purple"}
-GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory")
+# Config keys that do not change a tiny-protocol run's training or numbers: they never split
+# a group (seeds are pooled; the last three were added later and only matter for MedMCQA or
+# the retrofit, so older runs without them still group with newer ones).
+GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory", "train_rows", "retrofit_docs", "retrofit_epochs")
 
 
 def _read_results(run_dirs) -> list[dict]:
