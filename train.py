@@ -296,6 +296,15 @@ def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int,
 # ---------------------------------------------------------------- methods
 
 
+def init_memory_file(cfg: dict) -> Path:
+    """--init-memory's file: a run folder's memory.safetensors, or the file given; one sentence if missing."""
+    src = Path(cfg["init_memory"])
+    src = src / "memory.safetensors" if src.is_dir() else src
+    if not src.exists():
+        raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
+    return src
+
+
 def setup_method(model, tok, cfg: dict, device, progress: bool = True):
     """Make the chosen parameters trainable. Returns (model, optimizer, extras)."""
     method = cfg["method"]
@@ -322,11 +331,7 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
         opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.0)
     else:  # smf
         if cfg.get("init_memory"):
-            src = Path(cfg["init_memory"])
-            src = src / "memory.safetensors" if src.is_dir() else src
-            if not src.exists():
-                raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
-            memory.load_memory(model, str(src))
+            memory.load_memory(model, str(init_memory_file(cfg)))
             model.to(device)
         else:
             memory.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
@@ -370,8 +375,7 @@ def cached_background(model, tok, cfg: dict, progress: bool = True) -> smf_mini.
     for f in ("memory.py", "smf_mini.py"):  # how memory is made and reads are counted
         h.update((Path(__file__).resolve().parent / f).read_bytes())
     if cfg.get("init_memory"):
-        src = Path(cfg["init_memory"])
-        h.update((src / "memory.safetensors" if src.is_dir() else src).read_bytes())
+        h.update(init_memory_file(cfg).read_bytes())
     path = common.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
     if path.exists():
         return smf_mini.BackgroundStats.load(str(path), next(model.parameters()).device)
@@ -694,11 +698,7 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         n_layers = model_layer_count(cfg["model"])
         if cfg["method"] in ("smf", "retrofit"):
             if cfg.get("init_memory"):
-                src = Path(cfg["init_memory"])
-                src = src / "memory.safetensors" if src.is_dir() else src
-                if not src.exists():
-                    raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
-                loaded = memory.read_memory_config(str(src))  # config.json records the memory actually loaded
+                loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
                 cfg.update(memory_slots=loaded.slots, memory_heads=loaded.heads, memory_topk=loaded.topk,
                            memory_key_dim=loaded.key_dim, memory_layers=list(loaded.layers), memory_mode=loaded.mode)
             memory_config(cfg).validate(n_layers)
