@@ -174,14 +174,18 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
             "data": f"fictional facts ({split}, made at run time); probes/ (WikiText, world facts, general knowledge; {split} half)"}
 
 
+def protocol_limit(protocol: str, limit: int | None) -> int | None:
+    """Items per set a protocol scores: the limit given, else the paper's 1,000 under `paper`, else all."""
+    return tasks.PAPER_LIMIT if protocol == "paper" and limit is None else limit
+
+
 def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None,
                    which=("medmcqa", "wikitext", "triviaqa")) -> dict:
     """MedMCQA, WikiText and TriviaQA under the `harness` or the `paper` protocol.
     The paper protocol uses the first 1,000 items of each set (MedMCQA: single-choice ones)
     unless `limit` says otherwise."""
     paper = protocol == "paper"
-    if paper and limit is None:
-        limit = tasks.PAPER_LIMIT
+    limit = protocol_limit(protocol, limit)
     out: dict = {"n": {}}
     dd = cfg.get("data_dir")
     if "medmcqa" in which:

@@ -427,10 +427,15 @@ def load_examples(cfg: dict) -> list[tuple[str, str]]:
     return examples
 
 
+def target_count(batch: dict) -> int:
+    """Tokens the loss is on: labels shifted by one (position j predicts token j+1), -100 excluded."""
+    return int((batch["labels"][:, 1:] != -100).sum())
+
+
 def check_tokens_to_learn(tok, examples, cfg: dict, device) -> None:
     """Stop early (with the real cause) when truncation leaves nothing to learn from."""
     b = collate(tok, examples[:256], cfg["loss_on"], cfg["max_length"], device)
-    if int((b["labels"][:, 1:] != -100).sum()) == 0:
+    if target_count(b) == 0:
         raise SystemExit(f"error: no tokens to learn from: with --max-length {cfg['max_length']} and --loss-on "
                          f"{cfg['loss_on']}, truncation leaves no target token in the first {len(examples[:256])} "
                          "training examples; raise --max-length.")
@@ -479,7 +484,7 @@ def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, dev
     # One loss scale for every method: the sum of token losses over the whole optimizer step
     # divided by the step's number of loss tokens, so accumulation gives exactly the gradient
     # of one big batch.
-    n_loss = sum(int((b["labels"][:, 1:] != -100).sum()) for b in micro)
+    n_loss = sum(target_count(b) for b in micro)
     if n_loss == 0:  # truncation left nothing to learn in this step: skip it
         return float("nan"), 0
     total, tokens = 0.0, 0
@@ -708,7 +713,7 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
             training_examples(cfg)
             if not no_eval and cfg.get("data_dir"):
                 protocol = eval.default_protocol(cfg)
-                limit = cfg["eval_limit"] or (tasks.PAPER_LIMIT if protocol == "paper" else None)
+                limit = eval.protocol_limit(protocol, cfg["eval_limit"])
                 tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit)  # refuses a limit that reaches training rows
         elif cfg.get("data_dir"):
             print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
