@@ -1,6 +1,7 @@
 """eval.py against hand-computed values and naive references, on tiny inputs."""
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,27 @@ def tiny(tok):
     return common.tiny_random_model("llama", vocab_size=len(tok), seed=3)
 
 
-class UniformLM(nn.Module):
-    """A 'model' whose next-token distribution is uniform: every log-prob is -log V."""
+class StubLM(nn.Module):
+    """A 'model' with log-probabilities we can write down by hand.
 
-    def __init__(self, vocab):
+    hidden(p) = [p, 1] at input position p (right padding keeps real tokens at 0, 1, ...),
+    and the head's weight row v is [pos_weight[v], bias[v]], so the logit of token v at
+    position p is pos_weight[v] * p + bias[v], whatever the context says:
+      - all zeros: the uniform model, every log-prob is -log V;
+      - bias only: a unigram model, log p(v) = log_softmax(bias)[v] everywhere;
+      - pos_weight = 1 on one token t: log p(t at position p) = p - log(e^p + V - 1),
+        which tells how many tokens of context a scorer showed the model.
+    """
+
+    def __init__(self, vocab, bias=None, pos_weight=None):
         super().__init__()
-        self.lm_head = nn.Linear(4, vocab, bias=False)
-        nn.init.zeros_(self.lm_head.weight)
+        self.lm_head = nn.Linear(2, vocab, bias=False)
+        with torch.no_grad():
+            self.lm_head.weight.zero_()
+            if pos_weight is not None:
+                self.lm_head.weight[:, 0] = pos_weight
+            if bias is not None:
+                self.lm_head.weight[:, 1] = bias
 
         class Cache:
             def batch_repeat_interleave(self, n):
@@ -45,9 +60,25 @@ class UniformLM(nn.Module):
 
         class Body(nn.Module):
             def forward(self, input_ids, attention_mask=None, use_cache=False, **kw):
-                return Out(last_hidden_state=torch.zeros(*input_ids.shape, 4), cache=Cache())
+                B, L = input_ids.shape
+                pos = torch.arange(L, dtype=torch.float32).expand(B, L)
+                return Out(last_hidden_state=torch.stack([pos, torch.ones(B, L)], -1), cache=Cache())
 
         self.model = Body()
+
+
+def UniformLM(vocab):
+    return StubLM(vocab)
+
+
+def unigram_lm(tok, favoured: dict[str, float]):
+    """A unigram StubLM: each word's single token gets the given logit, every other token 0."""
+    bias = torch.zeros(len(tok))
+    for word, logit in favoured.items():
+        ids = tok(word, add_special_tokens=False)["input_ids"]
+        assert len(ids) == 1, word
+        bias[ids[0]] = logit
+    return StubLM(len(tok), bias=bias), torch.log_softmax(bias.double(), -1)
 
 
 def test_perplexity_of_uniform_model_is_vocab_size(tok):
@@ -61,23 +92,29 @@ def test_perplexity_of_uniform_model_is_vocab_size(tok):
     assert scoring.perplexity(lm, tok, [text], 16)["ppl"] == pytest.approx(len(tok), rel=1e-6)
 
 
-def test_rolling_windows_match_naive_windows(tiny, tok):
-    text = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho."
-    ids = [tok.bos_token_id] + tok(text, add_special_tokens=False)["input_ids"]
-    W = 6
-    ref = 0.0
-    n = len(ids) - 1  # targets ids[1:]
-    for begin in range(0, n, W):  # non-overlapping predictions of W targets each
-        end = min(begin + W, n)
-        start = max(0, end - W)  # the last, shorter window keeps W tokens of context (as the harness does)
-        chunk = ids[start : end + 1]
-        with torch.no_grad():
-            lp = torch.log_softmax(tiny(torch.tensor([chunk])).logits[0, :-1], -1)
-        lp = lp.gather(1, torch.tensor(chunk[1:]).unsqueeze(1)).squeeze(1)
-        ref += float(lp[-(end - begin):].sum())
-    got = scoring.rolling_loglik(tiny, tok, [text], W, prefix_token=tok.bos_token_id, batch_size=3)
-    assert got["tokens"] == len(ids) - 1
-    assert got["loglik"] == pytest.approx(ref, rel=1e-5)
+@pytest.mark.parametrize("n,window,stride,positions", [
+    # Hand-written layouts: the input position (= tokens of context shown) from which each
+    # of the n targets is predicted. Targets are the n words after the prefix token.
+    (10, 4, None, [0, 1, 2, 3, 0, 1, 2, 3, 2, 3]),  # harness: disjoint windows of 4; the last
+    # window still shows 4 tokens, so its two targets sit at positions 2 and 3, not 0 and 1
+    (10, 4, 2, [0, 1, 2, 3, 2, 3, 2, 3, 2, 3]),  # paper-style 4/2: after the first window, each
+    # target sees 2 or 3 tokens of context, exactly as a window of 4 moving by 2
+    (3, 8, None, [0, 1, 2]),  # shorter than a window: one window
+])
+def test_rolling_windows_show_each_token_the_context_the_protocol_says(tok, n, window, stride, positions):
+    """With the position-revealing StubLM, the log-likelihood of a text of n identical words
+    is a sum of f(position) = p - log(e^p + V - 1), one term per target, so the total says
+    which context each token was scored with, and is computed here by hand from the layout."""
+    the = tok(" the", add_special_tokens=False)["input_ids"][0]
+    V = len(tok)
+    pos_weight = torch.zeros(V)
+    pos_weight[the] = 1.0
+    lm = StubLM(V, pos_weight=pos_weight)
+    text = " the" * n
+    f = lambda p: p - math.log(math.exp(p) + V - 1)
+    r = scoring.rolling_loglik(lm, tok, [text], window, stride, prefix_token=tok.eos_token_id, batch_size=3)
+    assert r["tokens"] == n
+    assert r["loglik"] == pytest.approx(sum(f(p) for p in positions), rel=1e-5)  # fp32 log-softmax over 49k logits
 
 
 def test_shared_prompt_scoring_matches_pairwise(tiny, tok):
@@ -136,8 +173,6 @@ def test_wikitext_documents_words_and_bytes(tok):
     assert eval.wikitext_detokenize(" One two @-@ three . \n") == " One two-three. \n".replace(" \n", "\n")
     lm = UniformLM(len(tok))
     r = eval.wikitext_harness(lm, tok, lines, max_length=64)
-    import re
-
     words = sum(len(re.split(r"\s+", d)) for d in docs)
     nbytes = sum(len(d.encode()) for d in docs)
     n_tok = sum(len(tok(eval.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
@@ -147,11 +182,91 @@ def test_wikitext_documents_words_and_bytes(tok):
     assert r["wikitext_bits_per_byte"] == pytest.approx(math.log2(math.exp(-ll / nbytes)), rel=1e-5)
 
 
-def test_choice_accuracy_hand_case(tok):
-    lm = UniformLM(len(tok))  # all choices of equal token length tie; ties go to the first
-    items = [{"prompt": "Q:", "choices": ["a", "b", "c", "d"], "gold": 0}, {"prompt": "Q:", "choices": ["a", "b", "c", "d"], "gold": 2}]
+def test_choice_accuracy_sums_and_paper_protocol_averages_by_hand(tok):
+    """One unigram model, two rules, hand-computed outcomes. ' cat' is favoured (logit 5), so
+    'cat cat cat cat' has the best log-prob per token but, being 4 tokens, a worse sum than
+    'dog'. The cloze rule (choice_accuracy, harness acc) sums and picks 'dog'; the seed
+    paper's MedMCQA rule averages over the tokens of ' X. option' and picks the cat line."""
+    lm, lp = unigram_lm(tok, {" cat": 5.0})
+    ids = lambda text: tok(text, add_special_tokens=False)["input_ids"]
+    total = lambda text: float(sum(lp[i] for i in ids(text)))
+    choices = ["cat cat cat cat", "dog", "dog dog", "cat dog"]
+    items = [{"prompt": "Q:", "choices": choices, "gold": 1}, {"prompt": "Q:", "choices": choices, "gold": 0}]
     r = scoring.choice_accuracy(lm, tok, items)
-    assert r["acc"] == 0.5
+    assert total(" dog") > total(" cat dog") > total(" cat cat cat cat")  # the hand ranking of sums
+    assert r["correct"] == [1, 0] and r["acc"] == 0.5
+    assert r["gold_nll"] == pytest.approx(-(total(" dog") + total(" cat cat cat cat")) / 2, rel=1e-5)
+
+    row = {"question": "Which?", "opa": "cat cat cat cat", "opb": "dog", "opc": "dog dog", "opd": "cat dog", "cop": 0,
+           "choice_type": "single"}
+    mean = {L: total(f" {L}. {o}") / len(ids(f" {L}. {o}")) for L, o in zip("ABCD", choices)}
+    assert max(mean, key=mean.get) == "A"  # by hand: the cat line wins on mean log-prob
+    rows = [row, dict(row, question="Which one?"), dict(row, cop=1, choice_type="multi")]
+    r = eval.medmcqa_paper(lm, tok, rows)
+    assert r == {"medmcqa_acc": 1.0, "n": 2}  # the sum rule would score 0; the multi-choice row is not scored
+
+
+def test_triviaqa_rules_by_hand(monkeypatch):
+    """Paper: prompt without '?', 32 free tokens, any normalised alias contained in the
+    normalised prediction. Harness: prompt with '?', stop at newline / '.' / ',', exact
+    match of the normalised strings. The model is replaced by fixed predictions."""
+    rows = [{"question": "Capital of France", "answer": {"aliases": ["Paris"]}},
+            {"question": "Band from Liverpool", "answer": {"aliases": ["The Beatles", "Beatles"]}},
+            {"question": "Largest ocean", "answer": {"aliases": ["Pacific", ""]}}]
+    preds = ["The answer is Paris, France", "the Beatles", "Atlantic"]
+    seen = {}
+
+    def fake_generate(model, tok, prompts, max_new_tokens=32, stop=(), batch_size=16):
+        seen.update(prompts=prompts, max_new_tokens=max_new_tokens, stop=stop)
+        return preds
+
+    monkeypatch.setattr(eval, "greedy_generate", fake_generate)
+    assert eval.triviaqa_paper(None, None, rows) == {"triviaqa_acc": 2 / 3, "n": 3}  # '' alias never matches
+    assert seen == {"prompts": ["Question: Capital of France\nAnswer:", "Question: Band from Liverpool\nAnswer:",
+                                "Question: Largest ocean\nAnswer:"], "max_new_tokens": 32, "stop": ()}
+    assert eval.triviaqa_harness(None, None, rows) == {"triviaqa_em": 1 / 3, "n": 3}  # only 'the Beatles' is exact
+    assert seen["prompts"][0] == "Question: Capital of France?\nAnswer:" and seen["stop"] == ("\n", ".", ",")
+
+
+def test_wikitext_paper_rules_by_hand(tok, monkeypatch):
+    """Paper WikiText: the first `limit` non-empty lines, stripped, joined by a blank line,
+    one text, windows of 1024 moving by 512, token perplexity exp(-LL / tokens)."""
+    lines = ["", " = T = \n", " one . \n", "", "   \n", " two \n", " three \n"]
+    seen = {}
+
+    def fake_rolling(model, tok, texts, max_length=1024, stride=None, batch_size=4, prefix_token=None):
+        seen.update(texts=texts, max_length=max_length, stride=stride)
+        return {"loglik": -20.0, "tokens": 10, "per_text": [[-20.0, 10]]}
+
+    monkeypatch.setattr(eval, "rolling_loglik", fake_rolling)
+    r = eval.wikitext_paper(None, tok, lines, limit=3)
+    assert seen == {"texts": ["= T =\n\none .\n\ntwo"], "max_length": 1024, "stride": 512}
+    assert r["wikitext_ppl"] == pytest.approx(math.exp(2.0)) and r["tokens"] == 10
+
+
+def test_generation_stops_as_soon_as_the_stop_string_appears(tiny, tok):
+    """Against a naive greedy loop (no cache, one token at a time, full forward each step):
+    same text, and generation really stops early: the model runs once per token the naive
+    loop needed, not max_new_tokens times (the old check, 'no newline in the output', held
+    by construction because the text is cut afterwards)."""
+    prompt = "Question: what is the capital of the moon?\nAnswer:"
+    ids = common.encode(tok, prompt)
+    toks = []
+    with torch.no_grad():
+        for _ in range(12):
+            toks.append(int(tiny(torch.tensor([ids + toks])).logits[0, -1].argmax()))
+    stop = tok.decode(toks[3:4])  # the 4th generated token's text: the naive loop stops at or before it
+    k = next(i + 1 for i in range(12) if stop in tok.decode(toks[: i + 1]))
+    assert stop.strip() and k < 12, "pick a prompt whose generation has a usable stop string"
+    calls = []
+    hook = tiny.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        got = scoring.greedy_generate(tiny, tok, [prompt], 12, stop=(stop,), batch_size=1)
+    finally:
+        hook.remove()
+    text = tok.decode(toks[:k])
+    assert got == [text[: text.index(stop)]]
+    assert len(calls) == k
 
 
 def test_eval_cli_errors(tmp_path):
@@ -171,8 +286,9 @@ def test_eval_cli_errors(tmp_path):
         eval.wikitext_harness(None, None, ["just a line\n"])
 
 
-def test_harness_and_paper_suites_on_local_files(tiny, tok, tmp_path):
-    """Both protocols read hub-schema files from --data-dir and report their own metrics."""
+def test_harness_and_paper_suites_on_local_files(tok, tmp_path, monkeypatch):
+    """Both protocols read hub-schema files from --data-dir and report their own metrics,
+    checked by hand on the uniform model (generation replaced by a fixed answer)."""
     med = tmp_path / "medmcqa"
     med.mkdir()
     rows = [{"id": str(i), "question": f"Which nerve {i}?", "opa": "Ulnar", "opb": "Radial", "opc": "Median", "opd": "Axillary",
@@ -187,11 +303,21 @@ def test_harness_and_paper_suites_on_local_files(tiny, tok, tmp_path):
         d.mkdir(parents=True)
         (d / "test.jsonl").write_text("".join(json.dumps({"text": l}) + "\n" for l in lines))
     cfg = {"data_dir": str(tmp_path), "eval_window": 64}
-    h = eval.run_suite(tiny, tok, cfg, "harness")
+    monkeypatch.setattr(eval, "greedy_generate", lambda model, tok, prompts, *a, **k: ["Paris, of course"] * len(prompts))
+    lm = UniformLM(len(tok))  # every letter and every choice ties: the first (A) is picked
+    V = len(tok)
+    h = eval.run_suite(lm, tok, cfg, "harness")
     assert h["n"] == {"medmcqa": 3, "wikitext_docs": 2, "triviaqa": 1}
-    assert 0 <= h["medmcqa_acc"] <= 1 and h["wikitext_word_ppl"] > 1 and h["triviaqa_em"] in (0.0, 1.0)
-    p = eval.run_suite(tiny, tok, cfg, "paper", which=("medmcqa", "wikitext", "triviaqa"))
-    assert p["n"]["medmcqa"] == 3 and p["wikitext_ppl"] > 1 and "triviaqa_acc" in p
+    assert h["medmcqa_acc"] == pytest.approx(1 / 3)  # golds are A, B, C
+    pages = eval.wikitext_documents(lines)
+    n_tok = sum(len(tok(eval.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in pages)
+    words = sum(len(re.split(r"\s+", d)) for d in pages)  # the harness counts words this way (ends included)
+    assert h["wikitext_word_ppl"] == pytest.approx(V ** (n_tok / words), rel=1e-5)
+    assert h["triviaqa_em"] == 0.0  # exact match: 'paris of course' is not 'paris'
+    p = eval.run_suite(lm, tok, cfg, "paper", which=("medmcqa", "wikitext", "triviaqa"))
+    assert p["n"]["medmcqa"] == 3 and p["medmcqa_acc"] == pytest.approx(1 / 3)
+    assert p["wikitext_ppl"] == pytest.approx(V, rel=1e-5)  # token perplexity of the uniform model
+    assert p["triviaqa_acc"] == 1.0  # substring rule: 'paris' is in 'paris of course'
 
 
 def test_every_scorer_tokenizes_the_same_way(tiny, tok, monkeypatch):
