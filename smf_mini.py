@@ -127,6 +127,23 @@ def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundS
 # ---------------------------------------------------------------- 3. the sparse update
 
 
+def rows_of_grad(grad: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | None:
+    """grad[rows] in fp32, for a dense gradient table or a sparse one of the rows read
+    (memory.RowsReadGrad; several micro-batches add up to an uncoalesced sum, which
+    coalesce() adds row by row). A selected row is always a row read, so it is among the
+    sparse rows; the check below guards that promise rather than trusting it."""
+    if grad is None:
+        return None
+    if not grad.is_sparse:
+        return grad.index_select(0, rows).float()
+    grad = grad.coalesce()
+    have = grad.indices()[0]  # sorted rows that have a gradient
+    pos = torch.searchsorted(have, rows).clamp(max=max(have.numel() - 1, 0))
+    if have.numel() == 0 or not bool((have[pos] == rows).all()):
+        raise RuntimeError("a selected memory row has no gradient: the counts and the backward pass saw different batches.")
+    return grad.values().index_select(0, pos).float()
+
+
 class SparseValueUpdate:
     """Trains only selected value rows of the memory layers. Everything else is frozen.
 
@@ -170,6 +187,7 @@ class SparseValueUpdate:
             p.requires_grad_(False)
         for mem in self.mems.values():
             mem.values.weight.requires_grad_(True)
+            mem.sparse_grad = True  # gradients of the rows read only, not a (slots, dv) table
         self.counts = {i: torch.zeros(m.cfg.slots, device=m.values.weight.device) for i, m in self.mems.items()}
         self.selected: dict[int, torch.Tensor] = {}
         self.grads: dict[int, torch.Tensor | None] = {}
@@ -199,8 +217,7 @@ class SparseValueUpdate:
         for i, mem in self.mems.items():
             rows = select_rows(self.counts[i], self.t, self.rule, self.background, i, self.generator)
             self.selected[i] = rows
-            g = mem.values.weight.grad
-            self.grads[i] = None if g is None else g.index_select(0, rows).float()
+            self.grads[i] = rows_of_grad(mem.values.weight.grad, rows)
             mem.values.weight.grad = None
         return self.selected
 

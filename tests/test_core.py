@@ -246,7 +246,8 @@ def one_sparse_step(**kw):
     w0 = upd.mems[2].values.weight.detach().clone()
     model(input_ids=ids, labels=ids).loss.backward()
     upd.observe(None)
-    g = upd.mems[2].values.weight.grad.clone()
+    g = upd.mems[2].values.weight.grad
+    g = g.to_dense() if g.is_sparse else g.clone()  # SMF's gradient holds the rows read only
     rows = upd.select()[2]
     upd.step()
     return upd, w0, g, rows
@@ -418,3 +419,40 @@ def test_collate_masks_labels_for_both_loss_modes_and_truncation():
     assert a["labels"][0].tolist() == P + C  # every token
     t = train.collate(tok, [(p, c)], "answer", len(P) - 1, "cpu")  # truncated inside the prompt
     assert t["labels"][0].tolist() == [-100] * (len(P) - 1) and t["input_ids"].shape[1] == len(P) - 1
+
+
+def test_sparse_value_gradient_equals_the_dense_one_on_rows_read_and_is_absent_elsewhere():
+    """memory.RowsReadGrad against embedding_bag's own dense gradient, through a real tiny
+    model, two micro-batches accumulated (as --grad-accum does): the same numbers on every
+    row read, no entry for any other row, and the same input gradient for the layers below."""
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama")
+    mems = memory.attach_memory(model, small_cfg(layers=[1, 3]))
+    for m in mems.values():
+        torch.nn.init.normal_(m.values.weight)  # non-zero values: the read weights' gradient matters too
+    batches = [torch.randint(0, 256, (2, 9)) for _ in range(2)]
+    emb = model.get_input_embeddings().weight  # a gradient that flows through every memory layer
+
+    def grads(sparse):
+        for m in mems.values():
+            m.sparse_grad = sparse
+            m.values.weight.grad = None
+        emb.grad = None
+        reads = {i: set() for i in mems}
+        for ids in batches:
+            model(input_ids=ids, labels=ids).loss.backward()
+            for i, m in mems.items():
+                reads[i] |= set(m.last_indices.flatten().tolist())
+        return {i: m.values.weight.grad for i, m in mems.items()}, emb.grad.clone(), reads
+
+    dense, emb_dense, _ = grads(False)
+    sparse, emb_sparse, reads = grads(True)
+    for i in mems:
+        assert sparse[i].is_sparse and not dense[i].is_sparse
+        s = sparse[i].coalesce()
+        assert set(s.indices()[0].tolist()) == reads[i]  # exactly the rows read, nothing else
+        assert torch.allclose(s.to_dense(), dense[i], atol=1e-6)
+        unread = torch.ones(dense[i].shape[0], dtype=torch.bool)
+        unread[list(reads[i])] = False
+        assert (dense[i][unread] == 0).all()
+    assert torch.allclose(emb_sparse, emb_dense, atol=1e-6)
