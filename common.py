@@ -142,6 +142,15 @@ def tiny_random_model(arch: str = "llama", vocab_size: int = 256, seed: int = 0,
     raise ValueError(f"unknown tiny architecture {arch!r}; choose llama or qwen2.")
 
 
+def body_and_head(model):
+    """The decoder body (hidden states) and the output head of a causal LM (or of the model
+    inside a peft wrapper; LoRA layers sit inside the body), so that logits are computed
+    only where they are needed: the 49k-word head costs about a fifth of a SmolLM2
+    forward when applied at every position."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.model, base.lm_head
+
+
 def right_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids, attention mask), both (B, L): sequences left-aligned, padded on the right with `pad`."""
     L = max(map(len, seqs))

@@ -169,10 +169,10 @@ class ProductKeyMemory(nn.Module):
         """
         N, H, k, K = x.shape[0], self.heads, self.topk, self.n_sub
         q = self.query(x).view(N, H, 2, self.half)  # (N, H, 2, dk/2)
-        s1 = torch.einsum("nhd,hkd->nhk", q[:, :, 0], self.keys[:, 0])  # (N, H, K)
-        s2 = torch.einsum("nhd,hkd->nhk", q[:, :, 1], self.keys[:, 1])  # (N, H, K)
-        v1, i1 = s1.topk(k, dim=-1)  # (N, H, k)
-        v2, i2 = s2.topk(k, dim=-1)
+        # both halves in one product and one top-k (fewer, larger kernels than one per half)
+        s = torch.einsum("nhsd,hskd->nhsk", q, self.keys)  # (N, H, 2, K)
+        v, i = s.topk(k, dim=-1)  # (N, H, 2, k)
+        v1, v2, i1, i2 = v[:, :, 0], v[:, :, 1], i[:, :, 0], i[:, :, 1]  # (N, H, k) each
         cand = (v1.unsqueeze(-1) + v2.unsqueeze(-2)).view(N, H, k * k)  # all k*k sums
         scores, flat = cand.topk(k, dim=-1)  # (N, H, k)
         a = i1.gather(-1, flat // k)  # which first-half key

@@ -18,24 +18,16 @@ import math
 
 import torch
 
-from common import encode, left_pad, prefix_and_pad, right_pad
+from common import body_and_head, encode, left_pad, prefix_and_pad, right_pad
 
 
 def _device(model) -> torch.device:
     return next(model.parameters()).device
 
 
-def _body_and_head(model):
-    """The decoder body (hidden states) and the output head, so that logits are computed
-    only where they are needed: the 49k-word head costs about a third of a SmolLM2
-    forward when applied at every position."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.model, base.lm_head
-
-
 def _selected_logprobs(model, ids: torch.Tensor, att: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     """log p(ids[r, c+1] | ids[r, :c+1]) for each (r, c): the head runs on those positions only."""
-    body, head = _body_and_head(model)
+    body, head = body_and_head(model)
     hidden = body(input_ids=ids, attention_mask=att, use_cache=False).last_hidden_state
     logits = head(hidden[rows, cols]).float()
     return torch.log_softmax(logits, -1).gather(-1, ids[rows, cols + 1].unsqueeze(-1)).squeeze(-1)
@@ -88,7 +80,7 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
     amount, which rotary position embeddings do not see.
     """
     dev = _device(model)
-    body, head = _body_and_head(model)
+    body, head = body_and_head(model)
     pad = prefix_and_pad(tok)[1]
     out: list[list[float]] = []
     for s in range(0, len(prompts), batch_size):
@@ -146,7 +138,7 @@ def letter_logprobs(model, tok, prompts: list[str], batch_size: int = 16, letter
         letter_ids.append(ids[0])
     letter_ids = torch.tensor(letter_ids, device=dev)
     pad = prefix_and_pad(tok)[1]
-    body, head = _body_and_head(model)
+    body, head = body_and_head(model)
     out = []
     for s in range(0, len(prompts), batch_size):
         ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each

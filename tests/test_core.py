@@ -456,3 +456,20 @@ def test_sparse_value_gradient_equals_the_dense_one_on_rows_read_and_is_absent_e
         unread[list(reads[i])] = False
         assert (dense[i][unread] == 0).all()
     assert torch.allclose(emb_sparse, emb_dense, atol=1e-6)
+
+
+def test_rows_of_grad_reads_sparse_gradients_sorted_or_summed():
+    """The selected rows' gradient from a dense table, a sorted sparse one, and an
+    uncoalesced sum of two (as grad accumulation leaves it) with a repeated row: all equal
+    the dense reference; a selected row without a gradient is an error, not a zero."""
+    dense = torch.zeros(10, 3)
+    dense[2], dense[5], dense[7] = 1.0, 2.0, 3.0
+    rows = torch.tensor([2, 7])
+    first = torch.sparse_coo_tensor(torch.tensor([[2, 5]]), torch.tensor([[1.0] * 3, [2.0] * 3]), (10, 3))
+    second = torch.sparse_coo_tensor(torch.tensor([[7, 2]]), torch.tensor([[3.0] * 3, [0.5] * 3]), (10, 3))
+    assert torch.equal(smf_mini.rows_of_grad(dense, rows), dense[rows])
+    assert torch.equal(smf_mini.rows_of_grad(first, torch.tensor([2, 5])), dense[[2, 5]])
+    summed = first + second  # indices 2, 5, 7, 2: not sorted, row 2 twice
+    assert torch.equal(smf_mini.rows_of_grad(summed, rows), torch.stack([dense[2] + 0.5, dense[7]]))
+    with pytest.raises(RuntimeError, match="has no gradient"):
+        smf_mini.rows_of_grad(first, torch.tensor([3]))

@@ -298,3 +298,39 @@ def test_bf16_autocast_path_on_cpu(tmp_path, tiny_dir, method):
         from safetensors.torch import load_file
 
         assert all(v.dtype == torch.float32 for v in load_file(tmp_path / f"{method}--bf16" / "memory.safetensors").values())
+
+
+@pytest.mark.parametrize("method", ["smf", "lora", "full"])
+def test_target_loss_and_gradients_equal_the_full_logits_reference(method):
+    """train.target_loss runs the output head on target positions only. Reference: the
+    whole model's logits at every position and cross_entropy with ignore_index, as
+    before. Same loss, and the same gradients on every trainable tensor, for each
+    method's model (plain, LoRA-wrapped, with memory)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(common.offline_model_dir())
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama", vocab_size=len(tok))
+    flags = ["--method", method, "--rule", "tf", "--memory-layers", "1", "--memory-slots", "64", "--memory-topk", "4"]
+    cfg = train.resolve_config(train.build_parser().parse_args(flags))
+    model, opt, _ = train.setup_method(model, tok, cfg, torch.device("cpu"), progress=False)
+    for mem in __import__("memory").memory_layers(model).values():
+        torch.nn.init.normal_(mem.values.weight)
+        mem.sparse_grad = False  # compare dense gradients here (the sparse one has its own test)
+    examples = [("Question: where is Zorvia?\nAnswer:", " Paris"), ("Q: 2+2?\nA:", " four, of course")]
+    b = train.collate(tok, examples, "answer", 64, "cpu")
+    model.eval()  # no LoRA dropout: both passes must see the same network
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def loss_and_grads(fn):
+        loss = fn()
+        return loss.detach(), torch.autograd.grad(loss, params)
+
+    mine, g_mine = loss_and_grads(lambda: train.target_loss(model, b))
+    ref, g_ref = loss_and_grads(lambda: torch.nn.functional.cross_entropy(
+        model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits[:, :-1].float().flatten(0, 1),
+        b["labels"][:, 1:].flatten(), ignore_index=-100, reduction="sum"))
+    assert torch.allclose(mine, ref, rtol=1e-5)
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    bad = [n for n, a, r in zip(names, g_mine, g_ref) if float((a - r).norm()) > 1e-5 * float(r.norm()) + 1e-8]
+    assert not bad, bad[:5]  # equal up to float summation order
