@@ -235,22 +235,27 @@ def attach_memory(model: nn.Module, cfg: MemoryConfig, seed: int = 0) -> dict[in
     layers = decoder_layers(model)
     cfg.validate(len(layers))
     param = next(model.parameters())
-    d_model = model.config.hidden_size
+    for i in cfg.layers:
+        if isinstance(layers[i].mlp, MemoryMLP):
+            raise ValueError(f"layer {i} already has a memory attached.")
+    memories = fresh_memories(model.config.hidden_size, cfg, seed)
+    for i, mem in memories.items():
+        mem.to(device=param.device, dtype=param.dtype)
+        layers[i].mlp = MemoryMLP(layers[i].mlp if cfg.mode == "add" else None, mem, cfg.mode)
+    model.smf_memory_config = cfg  # remembered for saving
+    model.smf_memory_seed = seed  # what regenerates the fresh memory (save_memory's small form)
+    return memories
+
+
+def fresh_memories(d_model: int, cfg: MemoryConfig, seed: int) -> dict[int, ProductKeyMemory]:
+    """The memories `attach_memory` creates for this seed, in fp32 on the CPU, bit for bit
+    (the global random state is left as it was)."""
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
-    memories = {}
     try:
-        for i in cfg.layers:
-            layer = layers[i]
-            if isinstance(layer.mlp, MemoryMLP):
-                raise ValueError(f"layer {i} already has a memory attached.")
-            mem = ProductKeyMemory(d_model, cfg).to(device=param.device, dtype=param.dtype)
-            layer.mlp = MemoryMLP(layer.mlp if cfg.mode == "add" else None, mem, cfg.mode)
-            memories[i] = mem
+        return {i: ProductKeyMemory(d_model, cfg) for i in cfg.layers}
     finally:
         torch.random.set_rng_state(gen_state)
-    model.smf_memory_config = cfg  # remembered for saving
-    return memories
 
 
 def memory_layers(model: nn.Module) -> dict[int, ProductKeyMemory]:
@@ -316,13 +321,44 @@ def memory_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
-def save_memory(model: nn.Module, path: str) -> None:
-    """Write the memory parameters (not the base model) as one safetensors file, atomically."""
+def save_memory(model: nn.Module, path: str, rows_only: bool = False) -> None:
+    """Write the memory parameters (not the base model) as one safetensors file, atomically.
+
+    rows_only: store only the value rows that differ from the fresh memory this model's
+    seed regenerates (`fresh_memories`), with the seed; every other tensor is checked to be
+    bit-identical to the regenerated one (SMF never changes them). `load_memory`
+    regenerates and writes the rows back: the same tensors bit for bit. Falls back to the
+    full form when the memory did not start from a seed (e.g. --init-memory) or anything
+    else differs."""
     cfg = getattr(model, "smf_memory_config", None)
     if cfg is None:
         raise ValueError("this model has no memory attached; nothing to save.")
+    sd = memory_state_dict(model)
+    meta = {"memory_config": json.dumps(asdict(cfg))}
+    seed = getattr(model, "smf_memory_seed", None)
+    if rows_only and seed is not None:
+        small = _changed_rows(sd, fresh_memories(model.config.hidden_size, cfg, seed))
+        if small is not None:
+            sd, meta = small, meta | {"regenerate_from_seed": str(seed)}
     with atomic_path(path) as tmp:
-        save_file(memory_state_dict(model), tmp, metadata={"memory_config": json.dumps(asdict(cfg))})
+        save_file(sd, tmp, metadata=meta)
+
+
+def _changed_rows(sd: dict[str, torch.Tensor], fresh: dict[int, ProductKeyMemory]) -> dict[str, torch.Tensor] | None:
+    """{layer{i}.rows, layer{i}.values}: the value rows of `sd` that differ from `fresh`;
+    None if any other tensor differs (then the small form cannot rebuild it exactly)."""
+    out = {}
+    for i, mem in fresh.items():
+        for name, t in mem.state_dict().items():
+            have = sd[f"layer{i}.{name}"].cpu()
+            if name != "values.weight":
+                if not torch.equal(have, t.to(have.dtype)):
+                    return None
+                continue
+            rows = (have != t.to(have.dtype)).any(dim=1).nonzero().squeeze(1)  # (changed,)
+            out[f"layer{i}.rows"] = rows
+            out[f"layer{i}.values"] = have.index_select(0, rows).contiguous()
+    return out
 
 
 def read_memory_config(path: str) -> MemoryConfig:
@@ -342,6 +378,13 @@ def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
     cfg = read_memory_config(path)
     with safe_open(path, framework="pt") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
+        seed = (f.metadata() or {}).get("regenerate_from_seed")
+    if seed is not None:  # the small form: regenerate the fresh memory, then write the changed rows back
+        small, tensors = tensors, {}
+        for i, mem in fresh_memories(model.config.hidden_size, cfg, int(seed)).items():
+            values = mem.values.weight.detach().to(small[f"layer{i}.values"].dtype)
+            values.index_copy_(0, small[f"layer{i}.rows"], small[f"layer{i}.values"])
+            tensors |= {f"layer{i}.{k}": (values if k == "values.weight" else v.to(values.dtype)) for k, v in mem.state_dict().items()}
     have = getattr(model, "smf_memory_config", None)
     if memory_layers(model) and have != cfg:
         raise ValueError(f"{path} holds memory {asdict(cfg)}, but this model already has memory {asdict(have)}; "

@@ -597,7 +597,8 @@ def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
     """The final checkpoint, in the form eval.py loads."""
     method = cfg["method"]
     if method in ("smf", "retrofit"):
-        memory.save_memory(model, str(work / "memory.safetensors"))
+        # SMF: only the value rows it moved, plus the seed that regenerates the rest
+        memory.save_memory(model, str(work / "memory.safetensors"), rows_only=method == "smf")
         if rows_changed:
             # rows changed at each step, per layer: (steps, top_t) padded with -1
             t = max(r.numel() for rs in rows_changed.values() for r in rs)

@@ -312,6 +312,42 @@ def test_save_load_memory_roundtrip(tmp_path):
     assert bg2.n_docs == 7 and torch.equal(bg2.df[1], bg.df[1])
 
 
+def test_rows_only_memory_file_rebuilds_the_memory_bit_for_bit(tmp_path):
+    """SMF's small checkpoint: the rows that moved and the seed. Loaded into a new model it
+    gives every memory tensor and the logits bit for bit; it is smaller by the rows that
+    did not move; and a memory whose other tensors changed (so a seed cannot rebuild it)
+    is saved whole instead, and still loads exactly."""
+    from safetensors import safe_open
+
+    model = common.tiny_random_model("llama")
+    mems = memory.attach_memory(model, small_cfg(layers=[1, 3]), seed=5)
+    with torch.no_grad():
+        mems[1].values.weight[[2, 9, 40]] = torch.randn(3, mems[1].values.weight.shape[1])
+        mems[3].values.weight[17] += 1e-7  # a tiny move is still a move
+    x = torch.randint(0, 256, (1, 7))
+    want, want_sd = model(x).logits, memory.memory_state_dict(model)
+    memory.save_memory(model, tmp_path / "small.safetensors", rows_only=True)
+    memory.save_memory(model, tmp_path / "whole.safetensors")
+    with safe_open(str(tmp_path / "small.safetensors"), framework="pt") as f:
+        assert f.get_tensor("layer1.rows").tolist() == [2, 9, 40] and f.get_tensor("layer3.rows").tolist() == [17]
+        assert f.metadata()["regenerate_from_seed"] == "5"
+    assert (tmp_path / "small.safetensors").stat().st_size < (tmp_path / "whole.safetensors").stat().st_size / 2
+    fresh = common.tiny_random_model("llama")
+    memory.load_memory(fresh, str(tmp_path / "small.safetensors"))
+    got = memory.memory_state_dict(fresh)
+    assert got.keys() == want_sd.keys() and all(torch.equal(got[k], want_sd[k]) for k in got)
+    assert torch.equal(fresh(x).logits, want)
+
+    with torch.no_grad():
+        mems[1].keys.add_(1.0)  # no longer what seed 5 makes
+    memory.save_memory(model, tmp_path / "keys.safetensors", rows_only=True)
+    with safe_open(str(tmp_path / "keys.safetensors"), framework="pt") as f:
+        assert "regenerate_from_seed" not in f.metadata() and "layer1.keys" in f.keys()
+    other = common.tiny_random_model("llama")
+    memory.load_memory(other, str(tmp_path / "keys.safetensors"))
+    assert torch.equal(other(x).logits, model(x).logits)
+
+
 def test_atomic_path_keeps_old_file_on_failure(tmp_path):
     f = tmp_path / "x.json"
     common.write_json(f, {"good": 1})
