@@ -145,7 +145,7 @@ def rows_of_grad(grad: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor 
         grad = grad.coalesce()
         have = grad._indices()[0]
     pos = torch.searchsorted(have, rows).clamp(max=max(have.numel() - 1, 0))
-    if have.numel() == 0 or not bool((have[pos] == rows).all()):
+    if rows.numel() and (have.numel() == 0 or not bool((have[pos] == rows).all())):
         raise RuntimeError("a selected memory row has no gradient: the counts and the backward pass saw different batches.")
     return grad._values().index_select(0, pos).float()
 

@@ -509,3 +509,5 @@ def test_rows_of_grad_reads_sparse_gradients_sorted_or_summed():
     assert torch.equal(smf_mini.rows_of_grad(summed, rows), torch.stack([dense[2] + 0.5, dense[7]]))
     with pytest.raises(RuntimeError, match="has no gradient"):
         smf_mini.rows_of_grad(first, torch.tensor([3]))
+    none = torch.sparse_coo_tensor(torch.zeros((1, 0), dtype=torch.long), torch.zeros(0, 3), (10, 3))
+    assert smf_mini.rows_of_grad(none, torch.tensor([], dtype=torch.long)).shape == (0, 3)  # nothing selected: no error
