@@ -438,8 +438,9 @@ def target_loss(model, b: dict) -> torch.Tensor:
     The output head runs on the target positions only. With --loss-on answer most
     positions are prompt, and the head (576 x 49,152 for SmolLM2, a fifth of the model's
     forward work) and its backward would otherwise run at every position and hold a
-    (B, T, 49,152) logits tensor (200 MB in fp32 at 1,024 tokens). Exact: the same
-    logits at the positions that count; the others never entered the loss."""
+    (B, T, 49,152) logits tensor (200 MB in fp32 at 1,024 tokens). The same loss and
+    gradients up to float rounding (the other positions never entered the loss); that
+    rounding is enough to move a long run's trajectory (README, "Numerical noise")."""
     body, head = common.body_and_head(model)
     hidden = body(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state  # (B, T, d)
     targets = b["labels"][:, 1:]  # (B, T-1)
