@@ -155,14 +155,21 @@ ITEMS = {"task_acc": "task", "task_seen_acc": "task_seen", "wiki_ppl": "wiki", "
 
 def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     """The offline default's numbers on one split ("dev" while choosing settings, "test" to
-    report): the fictional task (held-out and seen phrasings) and three forgetting probes
+    report): the task (fictional facts, or --task mcq's files; held-out and seen questions) and three forgetting probes
     (WikiText perplexity, real facts of the task's relations, general knowledge).
     Per-item outcomes are kept under "items" so that intervals can be computed later."""
     split = cfg.get("split", "test")
-    items = tasks.fictional_facts(cfg["n_countries"], cfg.get("seed", 0), split)["eval"][:limit]
+    if cfg.get("task") == "mcq":  # a MedMCQA-schema task under --data-dir: validation rows held out, train rows seen
+        items = tasks.mcq_items(tasks.mcq_rows(cfg.get("data_dir"), "validation"))[:limit]
+        seen_items = tasks.mcq_items(tasks.mcq_rows(cfg.get("data_dir"), "train"))[:limit]
+        source = f"{cfg.get('data_dir')}/medmcqa/ (validation held out, train seen; option-text scoring)"
+    else:
+        items = tasks.fictional_facts(cfg["n_countries"], cfg.get("seed", 0), split)["eval"][:limit]
+        # the training phrasing once per fact (the held-out items come four per fact)
+        seen_items = [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(tasks.RELATIONS["capital"][2])]]
+        source = f"fictional facts ({split}, made at run time)"
     held = choice_accuracy(model, tok, items)
-    # the training phrasing once per fact (the held-out items come four per fact)
-    seen = choice_accuracy(model, tok, [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(tasks.RELATIONS["capital"][2])]])
+    seen = choice_accuracy(model, tok, seen_items)
     world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
     gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
     ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
@@ -171,7 +178,7 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
             "n": {"task": held["n"], "world": world["n"], "gk": gk["n"], "wiki_docs": len(ppl["per_text"]), "wiki_tokens": ppl["tokens"]},
             "items": {"task": held["correct"], "task_seen": seen["correct"], "world": world["correct"], "gk": gk["correct"],
                       "wiki": ppl["per_text"]},
-            "data": f"fictional facts ({split}, made at run time); probes/ (WikiText, world facts, general knowledge; {split} half)"}
+            "data": f"{source}; probes/ (WikiText, world facts, general knowledge; {split} half)"}
 
 
 def protocol_limit(protocol: str, limit: int | None) -> int | None:
@@ -209,8 +216,8 @@ def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = Non
 
 
 def default_protocol(cfg: dict) -> str:
-    """The fictional task: tiny. The paper preset: the seed paper's protocol. Else: harness."""
-    if cfg.get("task") == "fictional":
+    """The fictional and mcq tasks: tiny. The paper preset: the seed paper's protocol. Else: harness."""
+    if cfg.get("task") in ("fictional", "mcq"):
         return "tiny"
     return "paper" if cfg.get("preset") == "paper" else "harness"
 
@@ -243,7 +250,8 @@ def _code_and_data_hash(cfg: dict) -> str:
     if cfg.get("data_dir") and Path(cfg["data_dir"]).is_dir():
         for f in sorted(Path(cfg["data_dir"]).rglob("*.jsonl")):
             rel = f.relative_to(cfg["data_dir"]).as_posix()
-            h.update(rel.encode() + (b"present" if rel == "medmcqa/train.jsonl" else f.read_bytes()))
+            by_presence = rel == "medmcqa/train.jsonl" and cfg.get("task") != "mcq"  # the mcq task scores its train rows
+            h.update(rel.encode() + (b"present" if by_presence else f.read_bytes()))
     model_dir = common.offline_model_dir(progress=False) if cfg["model"] == common.OFFLINE_MODEL else Path(cfg["model"])
     if model_dir.is_dir():
         for f in sorted(model_dir.rglob("*")):

