@@ -433,9 +433,24 @@ def group_runs(rows: list[dict]) -> list[dict]:
         g["runs"].append(r)
     out = list(groups.values())
     for g in out:
-        g["label"] = f"{g['method']} lr={g['lr']:g} steps={g['steps']}"
+        # the label names lr and steps, and any other setting that differs between this
+        # method's groups (e.g. "smf lr=2000 steps=60 top_t=1000"), so that no two rows look alike
+        same = [h["cfg"] for h in out if h["method"] == g["method"]]
+        varied = sorted(k for k in set().union(*same) if k not in LABEL_SKIP and len({json.dumps(c.get(k), default=str) for c in same}) > 1)
+        extra = "".join(f" {k}={_label_value(g['cfg'].get(k))}" for k in varied)
+        g["label"] = f"{g['method']} lr={g['lr']:g} steps={g['steps']}{extra}"
         g["runs"].sort(key=lambda r: r["seed"])
     return out
+
+
+# settings never named in a group's label: the ignored ones, and lr/steps (always named) in all their spellings
+LABEL_SKIP = set(GROUP_IGNORE) | {"lr", "steps", "smf_lr", "lora_lr", "full_lr", "retrofit_lr", "data_sources", "eval_protocol"}
+
+
+def _label_value(v) -> str:
+    if isinstance(v, list):
+        return ",".join(map(str, v))
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def frontier_table(groups: list[dict], levels=LEVELS) -> dict:

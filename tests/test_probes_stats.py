@@ -136,6 +136,17 @@ def test_compare_frontier_by_hand(tmp_path):
     assert rep["frontier"]["smf"]["world_acc"]["levels"]["0.45"]["forgetting"] == pytest.approx(0.0)
 
 
+def test_compare_labels_name_the_settings_that_differ(tmp_path):
+    """Two SMF groups that differ only in top-t (and a LoRA group) must not share a label."""
+    for name, method, extra in [("a", "smf", {"top_t": 1000, "memory_layers": [2, 4]}), ("b", "smf", {"top_t": 2000, "memory_layers": [2, 4]}),
+                                ("c", "lora", {"top_t": 2000})]:
+        _fake_run(tmp_path / name, method, 1.0, 0, 20, 1, -25.0)
+        cfg = json.loads((tmp_path / name / "config.json").read_text())
+        common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
+    rep = eval.compare(sorted(tmp_path.glob("?")), str(tmp_path / "x.png"))
+    assert sorted(g["label"] for g in rep["groups"]) == ["lora lr=1 steps=60", "smf lr=1 steps=60 top_t=1000", "smf lr=1 steps=60 top_t=2000"]
+
+
 def test_compare_refuses_mixed_splits(tmp_path):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0, split="dev")
     _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
