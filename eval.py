@@ -406,6 +406,11 @@ COLORS = {"smf": "tab:green", "lora": "tab:blue", "full": "tab:red", "retrofit":
 GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory", "train_rows", "retrofit_docs", "retrofit_epochs")
 
 
+# Settings added after some runs were made, with the value that those older runs used
+# in effect, so that an old run groups with a new one that has the same settings.
+ADDED_SETTINGS = {"row_step_cap": 0.0}
+
+
 def _read_results(run_dirs) -> list[dict]:
     """Every finished run's results.json with its config; unreadable ones are skipped by name."""
     rows = []
@@ -415,7 +420,7 @@ def _read_results(run_dirs) -> list[dict]:
             print(f"skipping {d}: no results.json (not a finished, evaluated run)")
             continue
         try:
-            r, cfg = json.loads(f.read_text()), json.loads(c.read_text())
+            r, cfg = json.loads(f.read_text()), {**ADDED_SETTINGS, **json.loads(c.read_text())}
         except (json.JSONDecodeError, UnicodeDecodeError):
             print(f"skipping {d}: its results.json or config.json is not valid JSON")
             continue

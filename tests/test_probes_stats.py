@@ -147,6 +147,17 @@ def test_compare_labels_name_the_settings_that_differ(tmp_path):
     assert sorted(g["label"] for g in rep["groups"]) == ["lora lr=1 steps=60", "smf lr=1 steps=60 top_t=1000", "smf lr=1 steps=60 top_t=2000"]
 
 
+def test_runs_made_before_a_setting_existed_group_with_its_neutral_value(tmp_path):
+    """row_step_cap came later: an older config without it ran uncapped, so it groups with cap 0."""
+    for name, seed, extra in [("old", 0, {}), ("new", 1, {"row_step_cap": 0.0}), ("capped", 2, {"row_step_cap": 5.0})]:
+        _fake_run(tmp_path / name, "smf", 1.0, seed, 20, 1, -25.0)
+        cfg = json.loads((tmp_path / name / "config.json").read_text())
+        common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
+    rep = eval.compare([tmp_path / n for n in ("old", "new", "capped")], str(tmp_path / "x.png"))
+    assert sorted((g["label"], g["summary"]["seeds"] == [0, 1]) for g in rep["groups"]) == [
+        ("smf lr=1 steps=60 row_step_cap=0", True), ("smf lr=1 steps=60 row_step_cap=5", False)]
+
+
 def test_compare_refuses_mixed_splits(tmp_path):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0, split="dev")
     _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
