@@ -152,11 +152,19 @@ def test_live_lock_refuses_a_second_writer(tmp_path, tiny_dir):  # noqa: F811
 
 
 def test_divergence_rule_by_hand():
-    train.check_step(5, 4.0, 3.0)  # a little above the start: fine
-    with pytest.raises(train.Diverged, match="rose to 10.80 at step 6 from 3.00"):
-        train.check_step(5, 10.8, 3.0)  # stuck at ln(vocabulary): uniform predictions
+    """Window means of 8 steps: the last 8 against the first 8, factor 2 plus one nat."""
+    train.check_step(7, 4.0, [3.0] * 7)  # a little above the start: fine
+    # stuck at ln(vocabulary): first 8 mean 3.0, last 8 mean (4 x 3.0 + 4 x 10.8) / 8 = 6.9 < 7: fine...
+    train.check_step(11, 10.8, [3.0] * 8 + [10.8] * 3)
+    with pytest.raises(train.Diverged, match=r"rose to 7.88 \(mean of the last 8 steps, to step 13\) from 3.00"):
+        train.check_step(12, 10.8, [3.0] * 8 + [10.8] * 4)  # ...one step more: (3 x 3.0 + 5 x 10.8) / 8 = 7.875 > 7
+    # batches of two kinds (the mcq task: statements ~8 nats, questions ~17.7) are no divergence
+    mixed = [8.4, 17.7] * 8
+    for k in range(1, len(mixed)):
+        train.check_step(k, mixed[k], mixed[:k])
+    train.check_step(1, 17.7, [8.4])  # the old single-step rule (17.7 > 2 x 8.4 + 1) stopped this run
     with pytest.raises(train.Diverged, match="became nan"):
-        train.check_step(0, float("nan"), None)
+        train.check_step(0, float("nan"), [])
 
 
 def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
