@@ -432,7 +432,7 @@ def group_runs(rows: list[dict]) -> list[dict]:
     """Runs that differ only in their seed form one group (one point of a frontier)."""
     groups: dict[str, dict] = {}
     for r in rows:
-        key = json.dumps({k: v for k, v in r["cfg"].items() if k not in GROUP_IGNORE}, sort_keys=True, default=str)
+        key = json.dumps(_group_settings(r["cfg"]), sort_keys=True, default=str)
         g = groups.setdefault(key, {"method": r["cfg"]["method"], "lr": r["cfg"]["lr"], "steps": r["cfg"].get("steps"),
                                     "cfg": r["cfg"], "runs": []})
         g["runs"].append(r)
@@ -440,12 +440,28 @@ def group_runs(rows: list[dict]) -> list[dict]:
     for g in out:
         # the label names lr and steps, and any other setting that differs between this
         # method's groups (e.g. "smf lr=2000 steps=60 top_t=1000"), so that no two rows look alike
-        same = [h["cfg"] for h in out if h["method"] == g["method"]]
+        same = [_group_settings(h["cfg"]) for h in out if h["method"] == g["method"]]
         varied = sorted(k for k in set().union(*same) if k not in LABEL_SKIP and len({json.dumps(c.get(k), default=str) for c in same}) > 1)
         extra = "".join(f" {k}={_label_value(g['cfg'].get(k))}" for k in varied)
         g["label"] = f"{g['method']} lr={g['lr']:g} steps={g['steps']}{extra}"
         g["runs"].sort(key=lambda r: r["seed"])
     return out
+
+
+# Settings that only one method reads: a full-finetuning run made when the preset's SMF step cap
+# or SMF learning rate was different is still the same full-finetuning setting.
+SMF_ONLY = ("top_t", "rule", "smf_optimizer", "row_step_cap", "memory_layers", "memory_slots", "memory_heads", "memory_topk",
+            "memory_key_dim", "memory_mode", "background", "background_docs", "background_max_length")
+LORA_ONLY = ("lora_r", "lora_alpha", "lora_dropout")
+LR_KEYS = ("smf_lr", "lora_lr", "full_lr", "retrofit_lr")  # the run's own one is in "lr"
+
+
+def _group_settings(cfg: dict) -> dict:
+    """The settings that make two runs the same point (everything but the seed and the like, and
+    the settings of other methods)."""
+    m = cfg.get("method")
+    drop = set(GROUP_IGNORE) | set(LR_KEYS) | (set() if m in ("smf", "retrofit") else set(SMF_ONLY)) | (set() if m == "lora" else set(LORA_ONLY))
+    return {k: v for k, v in cfg.items() if k not in drop}
 
 
 # settings never named in a group's label: the ignored ones, and lr/steps (always named) in all their spellings

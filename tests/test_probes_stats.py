@@ -156,6 +156,13 @@ def test_runs_made_before_a_setting_existed_group_with_its_neutral_value(tmp_pat
     rep = eval.compare([tmp_path / n for n in ("old", "new", "capped")], str(tmp_path / "x.png"))
     assert sorted((g["label"], g["summary"]["seeds"] == [0, 1]) for g in rep["groups"]) == [
         ("smf lr=1 steps=60 row_step_cap=0", True), ("smf lr=1 steps=60 row_step_cap=5", False)]
+    # another method's settings (the SMF cap and learning rate in a full run's config) split nothing
+    for name, seed, extra in [("f0", 0, {"row_step_cap": 5.0, "smf_lr": 4000.0}), ("f1", 1, {"smf_lr": 2000.0})]:
+        _fake_run(tmp_path / name, "full", 1.0, seed, 20, 1, -25.0)
+        cfg = json.loads((tmp_path / name / "config.json").read_text())
+        common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
+    rep = eval.compare([tmp_path / "f0", tmp_path / "f1"], str(tmp_path / "x.png"))
+    assert [(g["label"], g["summary"]["seeds"]) for g in rep["groups"]] == [("full lr=1 steps=60", [0, 1])]
 
 
 def test_compare_refuses_mixed_splits(tmp_path):
