@@ -464,8 +464,8 @@ def _group_settings(cfg: dict) -> dict:
     return {k: v for k, v in cfg.items() if k not in drop}
 
 
-# settings never named in a group's label: the ignored ones, and lr/steps (always named) in all their spellings
-LABEL_SKIP = set(GROUP_IGNORE) | {"lr", "steps", "smf_lr", "lora_lr", "full_lr", "retrofit_lr", "data_sources", "eval_protocol"}
+# settings never named in a group's label (besides those _group_settings drops): lr and steps, always named, and records
+LABEL_SKIP = {"lr", "steps", "data_sources", "eval_protocol"}
 
 
 def _label_value(v) -> str:

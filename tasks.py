@@ -68,8 +68,8 @@ LETTERS = "ABCD"
 TINY_TASK = {"task": "fictional", "n_countries": 20, "seed": 0, "split": "test"}
 
 
-def _name(rng: random.Random, parts: int) -> str:
-    return "".join(rng.choice(_SYL) for _ in range(parts)).capitalize()
+def _name(rng: random.Random, parts: int, syllables: list[str] = _SYL) -> str:
+    return "".join(rng.choice(syllables) for _ in range(parts)).capitalize()
 
 
 # ---------------------------------------------------------------- prompt formats (all of them live here)
@@ -183,10 +183,6 @@ DISEASE_RELATIONS = {
 }
 
 
-def _med_name(rng: random.Random, parts: int) -> str:
-    return "".join(rng.choice(_MED_SYL) for _ in range(parts)).capitalize()
-
-
 def mcq_row(i: int, question: str, options: list[str], gold: int, exp: str, topic: str) -> dict:
     """One row in MedMCQA's schema (cop is 0-based: 0 = A)."""
     return {"id": f"invented-{i}", "question": question, "exp": exp, "cop": gold, "opa": options[0], "opb": options[1],
@@ -204,11 +200,11 @@ def invented_disease_task(n_diseases: int = 40, seed: int = 0) -> dict[str, list
     kinds = ["fever", "syndrome", "disease", "palsy"]
     diseases, organisms, drugs = set(), set(), set()
     while len(diseases) < n_diseases:
-        diseases.add(f"{_med_name(rng, 2)} {rng.choice(kinds)}")
+        diseases.add(f"{_name(rng, 2, _MED_SYL)} {rng.choice(kinds)}")
     while len(organisms) < n_diseases:
-        organisms.add(f"{_med_name(rng, 2)}ella {_med_name(rng, 2).lower()}i")
+        organisms.add(f"{_name(rng, 2, _MED_SYL)}ella {_name(rng, 2, _MED_SYL).lower()}i")
     while len(drugs) < n_diseases:
-        drugs.add(_med_name(rng, 2) + rng.choice(["mycin", "zole", "vir", "cillin", "pril"]))
+        drugs.add(_name(rng, 2, _MED_SYL) + rng.choice(["mycin", "zole", "vir", "cillin", "pril"]))
     diseases, organisms, drugs = (rng.sample(sorted(x), len(x)) for x in (diseases, organisms, drugs))
     answers = {"pathogen": organisms, "drug": drugs, "organ": [ORGANS[i % len(ORGANS)] for i in range(n_diseases)]}
     train, validation = [], []
