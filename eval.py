@@ -432,15 +432,16 @@ def group_runs(rows: list[dict]) -> list[dict]:
     """Runs that differ only in their seed form one group (one point of a frontier)."""
     groups: dict[str, dict] = {}
     for r in rows:
-        key = json.dumps(_group_settings(r["cfg"]), sort_keys=True, default=str)
-        g = groups.setdefault(key, {"method": r["cfg"]["method"], "lr": r["cfg"]["lr"], "steps": r["cfg"].get("steps"),
-                                    "cfg": r["cfg"], "runs": []})
+        settings = _group_settings(r["cfg"])
+        g = groups.setdefault(json.dumps(settings, sort_keys=True, default=str),
+                              {"method": r["cfg"]["method"], "lr": r["cfg"]["lr"], "steps": r["cfg"].get("steps"),
+                               "cfg": r["cfg"], "settings": settings, "runs": []})
         g["runs"].append(r)
     out = list(groups.values())
     for g in out:
         # the label names lr and steps, and any other setting that differs between this
         # method's groups (e.g. "smf lr=2000 steps=60 top_t=1000"), so that no two rows look alike
-        same = [_group_settings(h["cfg"]) for h in out if h["method"] == g["method"]]
+        same = [h["settings"] for h in out if h["method"] == g["method"]]
         varied = sorted(k for k in set().union(*same) if k not in LABEL_SKIP and len({json.dumps(c.get(k), default=str) for c in same}) > 1)
         extra = "".join(f" {k}={_label_value(g['cfg'].get(k))}" for k in varied)
         g["label"] = f"{g['method']} lr={g['lr']:g} steps={g['steps']}{extra}"

@@ -229,11 +229,7 @@ def mcq_rows(data_dir: str | None, split: str) -> list[dict]:
         raise ValueError("--task mcq reads its rows from --data-dir DIR (DIR/medmcqa/train.jsonl and validation.jsonl); "
                          "make an example with: python scripts/make_mcq_task.py DIR")
     f = Path(data_dir) / "medmcqa" / f"{split}.jsonl"
-    rows = read_jsonl(f, MEDMCQA_FIELDS)
-    for n, r in enumerate(rows, 1):
-        if type(r["cop"]) is not int or r["cop"] not in (0, 1, 2, 3):
-            raise ValueError(f"{f}, row {n}: cop must be an integer 0..3 (0 = A), got {r['cop']!r}.")
-    return [r for r in rows if is_single_choice(r)]
+    return [r for r in _check_cop(read_jsonl(f, MEDMCQA_FIELDS), f, (0, 1, 2, 3)) if is_single_choice(r)]
 
 
 def mcq_items(rows: list[dict]) -> list[dict]:
@@ -411,6 +407,14 @@ def _holdout_end(rows: list[dict]) -> int:
     return len(rows)
 
 
+def _check_cop(rows: list[dict], f: Path, allowed: tuple[int, ...]) -> list[dict]:
+    """The rows, once every `cop` is an integer in `allowed` (one sentence naming the row if not)."""
+    for n, r in enumerate(rows, 1):
+        if type(r["cop"]) is not int or r["cop"] not in allowed:
+            raise ValueError(f"{f}, row {n}: cop must be an integer 0..3 (0 = A), got {r['cop']!r}.")
+    return rows
+
+
 def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     """MedMCQA rows in the hub's schema (cop 0-based). Offline with no train file, training
     uses the validation rows after the first EVAL_HOLDOUT single-choice ones (which stay for
@@ -421,10 +425,7 @@ def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     d = Path(data_dir) / "medmcqa"
     fallback = split == "train" and medmcqa_fallback(data_dir)
     f = d / ("validation.jsonl" if fallback else f"{split}.jsonl")
-    rows = read_jsonl(f, MEDMCQA_FIELDS)
-    for n, r in enumerate(rows, 1):
-        if type(r["cop"]) is not int or r["cop"] not in (0, 1, 2, 3, -1):
-            raise ValueError(f"{f}, row {n}: cop must be an integer 0..3 (0 = A), got {r['cop']!r}.")
+    rows = _check_cop(read_jsonl(f, MEDMCQA_FIELDS), f, (0, 1, 2, 3, -1))
     if fallback:
         cut = _holdout_end(rows)
         rows = rows[cut:]

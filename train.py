@@ -419,9 +419,10 @@ def check_step(step: int, loss: float, history: list[float]) -> None:
     """loss: this step's; history: the finite losses of the steps before it, in order."""
     if not math.isfinite(loss):
         raise Diverged(f"the loss became {loss} at step {step + 1}")
-    seen, w = history + [loss], DIVERGE_WINDOW
-    if len(seen) >= w:
-        first, last = sum(seen[:w]) / w, sum(seen[-w:]) / w
+    w = DIVERGE_WINDOW
+    if len(history) + 1 >= w:
+        first = (sum(history[:w]) if len(history) >= w else sum(history) + loss) / w  # no copy of the history
+        last = (sum(history[len(history) - w + 1 :]) + loss) / w
         if last > DIVERGE_FACTOR * first + 1.0:
             raise Diverged(f"the loss rose to {last:.2f} (mean of the last {w} steps, to step {step + 1}) "
                            f"from {first:.2f} (mean of the first {w})")
@@ -576,6 +577,7 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=cfg["method"], disable=not progress, dynamic_ncols=True)
     t0, tokens_seen = time.time(), 0
+    finite = [r["loss"] for r in log if math.isfinite(r["loss"])]  # the divergence check's history (kept on resume)
     with StopAfterStep() as ctrl_c:
         for step in bar:
             lr = lr_at(step, steps, cfg)
@@ -583,7 +585,8 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
             loss, tokens = train_step(model, opt, tok, examples, schedule[step], cfg, device, autocast)
             tokens_seen += tokens
             if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
-                check_step(step, loss, [r["loss"] for r in log if math.isfinite(r["loss"])])
+                check_step(step, loss, finite)
+                finite.append(loss)
                 gnorm = apply_update(model, opt, cfg)
             else:
                 gnorm = 0.0
