@@ -87,8 +87,10 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
 # ---------------------------------------------------------------- 2. ranking
 
 
-def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Score every value row of one layer for this step. Unread rows (counts == 0) get -inf."""
+def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None,
+               generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
+    """Score every value row of one layer for this step. Unread rows (counts == 0) get -inf,
+    and so do rows the step does not over-read when min_read_ratio > 0 (see below)."""
     if rule not in RULES:
         raise ValueError(f"unknown ranking rule {rule!r}; choose one of {', '.join(RULES)}.")
     c = counts.double()  # (rows,) reads of each row in this step
@@ -112,16 +114,28 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
             b = background.total[layer].double() + 1.0  # (rows,) add-one smoothed
             q = b / b.sum()
             score = p * torch.log(torch.where(c > 0, p, 1.0) / q)
-    return torch.where(c > 0, score, torch.tensor(-math.inf, dtype=score.dtype, device=score.device))
+    eligible = c > 0
+    if min_read_ratio > 0:
+        # Over-read rows only: row i may train only if this step's share of reads exceeds
+        # min_read_ratio times background text's share, p(i) > R * q(i) (q as in KL above).
+        # A row that background text reads as often as this step does is a row general text
+        # needs; moving it is forgetting. Without this, a top-t larger than the number of
+        # over-read rows fills up with such rows (issue 9: top-t 4000 of ~3,000 rows read).
+        if background is None:
+            raise ValueError("--min-read-ratio needs background statistics; use rule tfidf or kl, or set it to 0.")
+        b = background.total[layer].double() + 1.0
+        eligible = eligible & (p > min_read_ratio * (b / b.sum()))
+    return torch.where(eligible, score, torch.tensor(-math.inf, dtype=score.dtype, device=score.device))
 
 
-def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundStats | None = None, layer: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The top-t rows by `rule` (fewer if fewer were read), as a sorted LongTensor."""
+def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundStats | None = None, layer: int | None = None,
+                generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
+    """The top-t rows by `rule` (fewer if fewer were read, or eligible), as a sorted LongTensor."""
     if t < 1:
         raise ValueError(f"top-t must be at least 1, got {t}.")
-    score = score_rows(counts, rule, background, layer, generator)
+    score = score_rows(counts, rule, background, layer, generator, min_read_ratio)
     vals, idx = score.topk(min(t, score.numel()))
-    return idx[torch.isfinite(vals)].sort().values  # drop unread rows (one host sync per step)
+    return idx[torch.isfinite(vals)].sort().values  # drop unread (and ineligible) rows (one host sync per step)
 
 
 # ---------------------------------------------------------------- 3. the sparse update
@@ -168,11 +182,15 @@ class SparseValueUpdate:
     would add to row r) longer than the cap is shortened to it,
         d_r <- d_r * min(1, cap / ||d_r||_2),
     so that no row can jump far on one step, whatever the learning rate (0: no cap).
+
+    min_read_ratio R > 0 trains over-read rows only: row i is eligible if this step's share
+    of reads p(i) exceeds R times its share of background reads q(i) (score_rows); top-t is
+    then a ceiling, not a quota (0: every row read is eligible).
     """
 
     def __init__(self, model: nn.Module, t: int, rule: str = "tfidf", optimizer: str = "sgd", lr: float = 1.0,
                  background: BackgroundStats | None = None, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, seed: int = 0, row_step_cap: float = 0.0):
+                 weight_decay: float = 0.0, seed: int = 0, row_step_cap: float = 0.0, min_read_ratio: float = 0.0):
         if t < 1:
             raise ValueError(f"top-t must be at least 1, got {t}.")
         if rule not in RULES:
@@ -181,11 +199,14 @@ class SparseValueUpdate:
             raise ValueError(f"unknown SMF optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         if rule in ("tfidf", "kl") and background is None:
             raise ValueError(f"rule {rule!r} needs background statistics; collect them first or use rule 'tf'.")
+        if min_read_ratio > 0 and background is None:
+            raise ValueError("min_read_ratio needs background statistics; use rule tfidf or kl, or set it to 0.")
         self.mems: dict[int, ProductKeyMemory] = memory_layers(model)
         if not self.mems:
             raise ValueError("SMF needs a model with memory attached (memory.attach_memory).")
         self.t, self.rule, self.optimizer, self.background = t, rule, optimizer, background
         self.betas, self.eps, self.weight_decay, self.row_step_cap = betas, eps, weight_decay, row_step_cap
+        self.min_read_ratio = min_read_ratio
         self.param_groups = [{"lr": lr}]  # the loop's schedule sets param_groups[0]["lr"]
         self.generator = torch.Generator().manual_seed(seed)
         # Freeze everything, then let only the value tables have gradients.
@@ -221,7 +242,7 @@ class SparseValueUpdate:
         """
         self.selected, self.grads = {}, {}
         for i, mem in self.mems.items():
-            rows = select_rows(self.counts[i], self.t, self.rule, self.background, i, self.generator)
+            rows = select_rows(self.counts[i], self.t, self.rule, self.background, i, self.generator, self.min_read_ratio)
             self.selected[i] = rows
             self.grads[i] = rows_of_grad(mem.values.weight.grad, rows)
             mem.values.weight.grad = None

@@ -92,6 +92,7 @@ PRESETS: dict[str, dict] = {
         model=common.OFFLINE_MODEL, **tasks.TINY_TASK, background="pydoc", background_docs=64,
         background_max_length=128, memory_layers=[2, 4, 6, 8], memory_slots=16_384, memory_heads=4, memory_topk=16,
         memory_key_dim=256, memory_mode="add", top_t=2000, rule="tfidf", smf_optimizer="sgd", smf_lr=4000.0, row_step_cap=5.0,
+        min_read_ratio=0.0,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
         retrofit_docs=64, retrofit_epochs=None, train_rows=None, steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
         bf16=False, eval_limit=None, save_every=10,
@@ -100,7 +101,7 @@ PRESETS: dict[str, dict] = {
         model="Qwen/Qwen2.5-0.5B-Instruct", task="medmcqa", split="test", n_countries=None, background="oasst1",
         background_docs=2000, background_max_length=512, memory_layers=[6, 12, 18], memory_slots=16_384,
         memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add", top_t=512, rule="kl",
-        smf_optimizer="adamw", smf_lr=5e-4, row_step_cap=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
+        smf_optimizer="adamw", smf_lr=5e-4, row_step_cap=0.0, min_read_ratio=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
         full_lr=5e-5, retrofit_lr=5e-4, retrofit_docs=None, retrofit_epochs=2, train_rows=60_000, steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
         warmup=100, clip=1.0, loss_on="all", bf16=True, eval_limit=1000, seed=0, save_every=500,
     ),
@@ -126,6 +127,7 @@ FLAG_HELP = {
     "smf_optimizer": (str, "SMF optimizer: sgd (masked SGD) or adamw (row-wise Adam that never touches unselected rows)"),
     "smf_lr": (float, "SMF learning rate"),
     "row_step_cap": (float, "SMF: longest move (L2 norm) of one value row in one step; 0 = no cap"),
+    "min_read_ratio": (float, "SMF: train only rows this step reads more than R times as often (in share) as background text does; 0 = every row read"),
     "lora_r": (int, "LoRA rank"),
     "lora_alpha": (int, "LoRA alpha"),
     "lora_dropout": (float, "LoRA dropout"),
@@ -206,6 +208,9 @@ def resolve_config(args: argparse.Namespace) -> dict:
         (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
         (cfg["lr"] > 0, "the learning rate must be positive"),
         (cfg["row_step_cap"] >= 0, "--row-step-cap must be 0 (off) or positive"),
+        (cfg["min_read_ratio"] >= 0, "--min-read-ratio must be 0 (off) or positive"),
+        (cfg["min_read_ratio"] == 0 or cfg["rule"] in ("tfidf", "kl"),
+         "--min-read-ratio compares with background reads: use --rule tfidf or kl, or --min-read-ratio 0"),
         (cfg["save_every"] >= 1, "--save-every must be at least 1"),
         (cfg["eval_limit"] is None or cfg["eval_limit"] >= 1, "--eval-limit must be at least 1"),
         (cfg["memory_mode"] in ("add", "replace"), "--memory-mode must be 'add' or 'replace'"),
@@ -348,7 +353,7 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
             bg = cached_background(model, tok, cfg, progress)
         extras["background"] = bg
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
-                                  row_step_cap=cfg.get("row_step_cap", 0.0))
+                                  row_step_cap=cfg.get("row_step_cap", 0.0), min_read_ratio=cfg.get("min_read_ratio", 0.0))
     return model, opt, extras
 
 

@@ -139,6 +139,32 @@ def test_tfidf_and_kl_hand_values():
     assert kl[2] == -math.inf
 
 
+@pytest.mark.parametrize("rule", ["tfidf", "kl"])
+def test_min_read_ratio_keeps_over_read_rows_only_hand_values(rule):
+    """Over-read rows only: with the hand values of test_tfidf_and_kl_hand_values, p = (1/2,
+    1/4, 0, 1/4) and q = (31, 3, 1, 1)/36. Row 0 is read less than background text reads it
+    (1/2 < 31/36), rows 1 and 3 more (1/4 > 3/36 = 1/12; 1/4 > 1/36); row 2 is unread.
+    R = 2: row 1 passes (1/4 > 2/12); R = 4: it does not (1/4 < 4/12), row 3 does (1/4 > 4/36).
+    Eligible rows keep their score; a top-t larger than the eligible rows takes fewer rows."""
+    counts = torch.tensor([4.0, 2.0, 0.0, 2.0])
+    bg = _bg([9, 1, 0, 0], [30, 2, 0, 0], 9)
+    plain = smf_mini.score_rows(counts, rule, bg, 0)
+    for ratio, keep in [(0.0, [0, 1, 3]), (1.0, [1, 3]), (2.0, [1, 3]), (4.0, [3]), (10.0, [])]:
+        s = smf_mini.score_rows(counts, rule, bg, 0, min_read_ratio=ratio)
+        assert torch.isfinite(s).nonzero().flatten().tolist() == keep, (ratio, s)
+        assert torch.equal(s[keep], plain[keep])
+        assert smf_mini.select_rows(counts, 4, rule, bg, 0, min_read_ratio=ratio).tolist() == keep
+
+
+def test_min_read_ratio_needs_background():
+    with pytest.raises(ValueError, match="needs background statistics"):
+        smf_mini.score_rows(torch.ones(3), "tf", None, 0, min_read_ratio=1.0)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg())
+    with pytest.raises(ValueError, match="needs background statistics"):
+        smf_mini.SparseValueUpdate(model, t=4, rule="tf", min_read_ratio=1.0)
+
+
 def test_rare_in_background_outranks_common():
     counts = torch.tensor([10.0, 10.0, 1.0])
     bg = _bg([100, 1, 0], [500, 2, 0], 100)

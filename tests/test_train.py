@@ -68,6 +68,8 @@ def test_help_shows_defaults(capsys):
     (["--n-countries", "3"], "--n-countries must be at least 4"),
     (["--split", "train"], "--split must be 'dev' or 'test'"),
     (["--row-step-cap", "-1"], "--row-step-cap must be 0"),
+    (["--min-read-ratio", "-1"], "--min-read-ratio must be 0"),
+    (["--min-read-ratio", "1", "--rule", "tf"], "--min-read-ratio compares with background reads"),
 ])
 def test_bad_flags_give_one_clear_error(flags, msg):
     with pytest.raises(SystemExit, match=msg):
