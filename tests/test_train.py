@@ -54,7 +54,7 @@ def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         train.build_parser().parse_args(["--help"])
     out = capsys.readouterr().out
-    assert "--top-t" in out and "2000 / 512" in " ".join(out.split())
+    assert "--top-t" in out and "1000 / 512" in " ".join(out.split())
 
 
 @pytest.mark.parametrize("flags,msg", [
