@@ -402,7 +402,9 @@ LEVELS = (0.4, 0.5, 0.6, 0.7, 0.8)
 COLORS = {"smf": "tab:green", "lora": "tab:blue", "full": "tab:red", "retrofit": "tab:purple"}
 # Config keys that do not change a tiny-protocol run's training or numbers: they never split
 # a group (seeds are pooled; the last three were added later and only matter for MedMCQA or
-# the retrofit, so older runs without them still group with newer ones).
+# the retrofit, so older runs without them still group with newer ones). init_memory's path
+# differs from seed to seed (each seed has its own retrofit), so it is replaced by whether
+# there was one: "from_retrofit" (_group_settings).
 GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory", "train_rows", "retrofit_docs", "retrofit_epochs")
 
 
@@ -443,7 +445,7 @@ def group_runs(rows: list[dict]) -> list[dict]:
         # method's groups (e.g. "smf lr=2000 steps=60 top_t=1000"), so that no two rows look alike
         same = [h["settings"] for h in out if h["method"] == g["method"]]
         varied = sorted(k for k in set().union(*same) if k not in LABEL_SKIP and len({json.dumps(c.get(k), default=str) for c in same}) > 1)
-        extra = "".join(f" {k}={_label_value(g['cfg'].get(k))}" for k in varied)
+        extra = "".join(f" {k}={_label_value(g['settings'].get(k))}" for k in varied)
         g["label"] = f"{g['method']} lr={g['lr']:g} steps={g['steps']}{extra}"
         g["runs"].sort(key=lambda r: r["seed"])
     return out
@@ -462,7 +464,10 @@ def _group_settings(cfg: dict) -> dict:
     the settings of other methods)."""
     m = cfg.get("method")
     drop = set(GROUP_IGNORE) | set(LR_KEYS) | (set() if m in ("smf", "retrofit") else set(SMF_ONLY)) | (set() if m == "lora" else set(LORA_ONLY))
-    return {k: v for k, v in cfg.items() if k not in drop}
+    out = {k: v for k, v in cfg.items() if k not in drop}
+    if m == "smf":  # SMF from a retrofitted memory is another method than SMF from a fresh one
+        out["from_retrofit"] = bool(cfg.get("init_memory"))
+    return out
 
 
 # settings never named in a group's label (besides those _group_settings drops): lr and steps, always named, and records

@@ -165,6 +165,18 @@ def test_runs_made_before_a_setting_existed_group_with_its_neutral_value(tmp_pat
     assert [(g["label"], g["summary"]["seeds"]) for g in rep["groups"]] == [("full lr=1 steps=60", [0, 1])]
 
 
+def test_smf_from_a_retrofit_never_groups_with_smf_from_a_fresh_memory(tmp_path):
+    """Each seed's retrofit has its own path: the runs from retrofits group together (seeds
+    0 and 1), apart from the fresh-memory run with the same settings."""
+    for name, seed, extra in [("fresh", 0, {}), ("r0", 0, {"init_memory": "runs/retro-s0"}), ("r1", 1, {"init_memory": "runs/retro-s1"})]:
+        _fake_run(tmp_path / name, "smf", 1.0, seed, 20, 1, -25.0)
+        cfg = json.loads((tmp_path / name / "config.json").read_text())
+        common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
+    rep = eval.compare([tmp_path / n for n in ("fresh", "r0", "r1")], str(tmp_path / "x.png"))
+    assert sorted((g["label"], g["summary"]["seeds"]) for g in rep["groups"]) == [
+        ("smf lr=1 steps=60 from_retrofit=False", [0]), ("smf lr=1 steps=60 from_retrofit=True", [0, 1])]
+
+
 def test_compare_refuses_mixed_splits(tmp_path):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0, split="dev")
     _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
