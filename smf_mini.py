@@ -118,9 +118,10 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
     if min_read_ratio > 0:
         # Over-read rows only: row i may train only if this step's share of reads exceeds
         # min_read_ratio times background text's share, p(i) > R * q(i) (q as in KL above).
-        # A row that background text reads as often as this step does is a row general text
-        # needs; moving it is forgetting. Without this, a top-t larger than the number of
-        # over-read rows fills up with such rows (issue 9: top-t 4000 of ~3,000 rows read).
+        # The idea: a row that background text reads as often as this step does is a row
+        # general text needs, and a top-t larger than the over-read rows fills up with such
+        # rows. Measured (README, "SMF's recipe"), it did not lower top-t 4000's forgetting,
+        # so it is off in every preset and kept for experiments.
         if background is None:
             raise ValueError("--min-read-ratio needs background statistics; use rule tfidf or kl, or set it to 0.")
         b = background.total[layer].double() + 1.0

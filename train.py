@@ -96,7 +96,11 @@ TASKS = ("fictional", "medmcqa", "mcq")
 #    lr 4000 learned 0.775 at +3.7%. Chosen on those dev runs (results/dev-issue9b/).
 #    Tried and not kept: --min-read-ratio (train over-read rows only): at top-t 4000 it did not
 #    lower the drift (R=1: +5.0%, R=2: +3.1%, none: +2.6%; dev seed 0); the rows it keeps out
-#    are not where the forgetting comes from.
+#    are not where the forgetting comes from. Nor the two-stage start (retrofit, then SMF;
+#    dev seed 0): at lr 8000 it learned 0.525 at WikiText +4.3% (fresh memory at top-t 2000:
+#    0.521 at +0.7%), at lr 1000 0.354. Reported on test, not used to choose: the preset's
+#    robustness sweep (3 seeds, -0.3% to +0.8% everywhere) and 540 steps (0.796 at +4.6%,
+#    top-t 2000 / lr 4000: 0.792 at +5.2%); results/test-issue9b/.
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(
