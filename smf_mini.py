@@ -87,6 +87,13 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
 # ---------------------------------------------------------------- 2. ranking
 
 
+def background_share(background: BackgroundStats, layer: int) -> torch.Tensor:
+    """q(i) = (b(i) + 1) / sum_j (b(j) + 1): background text's share of reads of row i
+    (b = its total reads, add-one smoothed), in float64; KL and --min-read-ratio use it."""
+    b = background.total[layer].double() + 1.0  # (rows,)
+    return b / b.sum()
+
+
 def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None,
                generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
     """Score every value row of one layer for this step. Unread rows (counts == 0) get -inf,
@@ -111,9 +118,7 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
             # KL(i) = p(i) * log(p(i) / q(i)), q(i) = (b(i) + 1) / sum_j (b(j) + 1), b = background
             # reads: row i's own term of KL(p || q); negative where the step reads it less than
             # background text does (such rows rank below every over-read one).
-            b = background.total[layer].double() + 1.0  # (rows,) add-one smoothed
-            q = b / b.sum()
-            score = p * torch.log(torch.where(c > 0, p, 1.0) / q)
+            score = p * torch.log(torch.where(c > 0, p, 1.0) / background_share(background, layer))
     eligible = c > 0
     if min_read_ratio > 0:
         # Over-read rows only: row i may train only if this step's share of reads exceeds
@@ -124,8 +129,7 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
         # so it is off in every preset and kept for experiments.
         if background is None:
             raise ValueError("--min-read-ratio needs background statistics; use rule tfidf or kl, or set it to 0.")
-        b = background.total[layer].double() + 1.0
-        eligible = eligible & (p > min_read_ratio * (b / b.sum()))
+        eligible = eligible & (p > min_read_ratio * background_share(background, layer))
     return torch.where(eligible, score, torch.tensor(-math.inf, dtype=score.dtype, device=score.device))
 
 
