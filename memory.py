@@ -42,6 +42,10 @@ class MemoryConfig:
     value_dim: int | None = None  # None: the model width
     layers: list[int] = field(default_factory=lambda: [12])
     mode: str = "add"  # "add": mlp(x) + memory(x);  "replace": memory(x) only
+    # True: a learned scalar alpha per layer multiplies the memory's output, alpha * memory(x),
+    # started at 1 (the seed paper's "+ trained scale"; it starts its alpha at 0.01 because its
+    # values are random, ours are zero). Off in both presets: measured in the README.
+    out_scale: bool = False
 
     def validate(self, n_layers: int | None = None) -> None:
         K = math.isqrt(self.slots)
@@ -141,6 +145,10 @@ class ProductKeyMemory(nn.Module):
         nn.init.normal_(self.query.weight, std=d_model ** -0.5)
         nn.init.normal_(self.w_in.weight, std=d_model ** -0.5)
         nn.init.normal_(self.w_out.weight, std=dv ** -0.5)
+        # The learned output scale (cfg.out_scale), 1 at the start: x * 1.0 == x bit for bit, so
+        # the model with memory attached still computes the base logits. Created after every
+        # random tensor and from no random draw, so a seed gives the same memory with or without it.
+        self.scale = nn.Parameter(torch.ones(())) if cfg.out_scale else None
         # The slots read by the last forward, (B, T, H*k), kept on the device for counting.
         self.last_indices: torch.Tensor | None = None
         # True (SMF sets it): the value table's gradient is a sparse tensor of the rows read
@@ -195,7 +203,12 @@ class ProductKeyMemory(nn.Module):
         # Kept as a device tensor: counting it later is one bincount, no host sync.
         self.last_indices = idx2.view(*shape[:-1], -1)
         read = read.to(x.dtype)
-        return self.w_out(read * F.silu(self.w_in(flat))).view(shape)
+        out = self.w_out(read * F.silu(self.w_in(flat)))
+        if self.scale is not None:
+            # alpha * memory(x): d out / d alpha = the unscaled output, so alpha's gradient is
+            # sum over tokens of memory(x) . dL/dout (zero while every value row is zero).
+            out = out * self.scale.to(out.dtype)
+        return out.view(shape)
 
 
 class MemoryMLP(nn.Module):
@@ -325,8 +338,9 @@ def save_memory(model: nn.Module, path: str, rows_only: bool = False) -> None:
     """Write the memory parameters (not the base model) as one safetensors file, atomically.
 
     rows_only: store only the value rows that differ from the fresh memory this model's
-    seed regenerates (`fresh_memories`), with the seed; every other tensor is checked to be
-    bit-identical to the regenerated one (SMF never changes them). `load_memory`
+    seed regenerates (`fresh_memories`), with the seed, and the output scales (a scalar per
+    layer, when the memory has them); every other tensor is checked to be bit-identical to
+    the regenerated one (SMF never changes them). `load_memory`
     regenerates and writes the rows back: the same tensors bit for bit. Falls back to the
     full form when the memory did not start from a seed (e.g. --init-memory) or anything
     else differs."""
@@ -345,12 +359,16 @@ def save_memory(model: nn.Module, path: str, rows_only: bool = False) -> None:
 
 
 def _changed_rows(sd: dict[str, torch.Tensor], fresh: dict[int, ProductKeyMemory]) -> dict[str, torch.Tensor] | None:
-    """{layer{i}.rows, layer{i}.values}: the value rows of `sd` that differ from `fresh`;
-    None if any other tensor differs (then the small form cannot rebuild it exactly)."""
+    """{layer{i}.rows, layer{i}.values}: the value rows of `sd` that differ from `fresh`
+    (and layer{i}.scale, the output scale, kept as it is); None if any other tensor differs
+    (then the small form cannot rebuild it exactly)."""
     out = {}
     for i, mem in fresh.items():
         for name, t in mem.state_dict().items():
             have = sd[f"layer{i}.{name}"].cpu()
+            if name == "scale":
+                out[f"layer{i}.scale"] = have.clone()
+                continue
             if name != "values.weight":
                 if not torch.equal(have, t.to(have.dtype)):
                     return None
@@ -384,7 +402,8 @@ def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
         for i, mem in fresh_memories(model.config.hidden_size, cfg, int(seed)).items():
             values = mem.values.weight.detach().to(small[f"layer{i}.values"].dtype)
             values.index_copy_(0, small[f"layer{i}.rows"], small[f"layer{i}.values"])
-            tensors |= {f"layer{i}.{k}": (values if k == "values.weight" else v.to(values.dtype)) for k, v in mem.state_dict().items()}
+            tensors |= {f"layer{i}.{k}": (values if k == "values.weight" else small.get(f"layer{i}.{k}", v).to(values.dtype))
+                        for k, v in mem.state_dict().items()}
     have = getattr(model, "smf_memory_config", None)
     if memory_layers(model) and have != cfg:
         raise ValueError(f"{path} holds memory {asdict(cfg)}, but this model already has memory {asdict(have)}; "

@@ -191,11 +191,18 @@ class SparseValueUpdate:
     min_read_ratio R > 0 trains over-read rows only: row i is eligible if this step's share
     of reads p(i) exceeds R times its share of background reads q(i) (score_rows); top-t is
     then a ceiling, not a quota (0: every row read is eligible).
+
+    scale_lr > 0 also trains each memory's output scale alpha (memory built with
+    out_scale=True; the seed paper's "+ trained scale"): one scalar per layer, dense, moved
+    on every step by its own Adam at scale_lr times the schedule's factor (the rows' lr now
+    over the lr given here), not clipped with the rows. It is the one trained tensor that
+    every token's read passes through, so it is not sparse: measured in the README.
     """
 
     def __init__(self, model: nn.Module, t: int, rule: str = "tfidf", optimizer: str = "sgd", lr: float = 1.0,
                  background: BackgroundStats | None = None, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, seed: int = 0, row_step_cap: float = 0.0, min_read_ratio: float = 0.0):
+                 weight_decay: float = 0.0, seed: int = 0, row_step_cap: float = 0.0, min_read_ratio: float = 0.0,
+                 scale_lr: float = 0.0):
         if t < 1:
             raise ValueError(f"top-t must be at least 1, got {t}.")
         if rule not in RULES:
@@ -213,6 +220,7 @@ class SparseValueUpdate:
         self.betas, self.eps, self.weight_decay, self.row_step_cap = betas, eps, weight_decay, row_step_cap
         self.min_read_ratio = min_read_ratio
         self.param_groups = [{"lr": lr}]  # the loop's schedule sets param_groups[0]["lr"]
+        self.base_lr, self.scale_lr = lr, scale_lr
         self.generator = torch.Generator().manual_seed(seed)
         # Freeze everything, then let only the value tables have gradients.
         for p in model.parameters():
@@ -220,6 +228,15 @@ class SparseValueUpdate:
         for mem in self.mems.values():
             mem.values.weight.requires_grad_(True)
             mem.sparse_grad = True  # gradients of the rows read only, not a (slots, dv) table
+        self.scales = [m.scale for m in self.mems.values() if m.scale is not None]
+        if scale_lr > 0 and len(self.scales) != len(self.mems):
+            raise ValueError("scale_lr > 0 trains the memory's output scale, but this memory has none; "
+                             "attach it with MemoryConfig(out_scale=True) (train.py does so when --scale-lr > 0).")
+        self.scale_opt = None
+        if scale_lr > 0:
+            for a in self.scales:
+                a.requires_grad_(True)
+            self.scale_opt = torch.optim.Adam(self.scales, lr=scale_lr)
         self.counts = {i: torch.zeros(m.cfg.slots, device=m.values.weight.device) for i, m in self.mems.items()}
         self.selected: dict[int, torch.Tensor] = {}
         self.grads: dict[int, torch.Tensor | None] = {}
@@ -232,7 +249,7 @@ class SparseValueUpdate:
                                  "steps": torch.zeros(w.shape[0], dtype=torch.long, device=w.device)}
 
     def parameters(self):
-        return [m.values.weight for m in self.mems.values()]
+        return [m.values.weight for m in self.mems.values()] + (self.scales if self.scale_opt else [])
 
     def observe(self, token_mask: torch.Tensor | None) -> None:
         """Add the reads of the micro-batch just run (padding excluded) to this step's counts."""
@@ -294,8 +311,11 @@ class SparseValueUpdate:
                 old = w.index_select(0, rows).float()
                 delta = -lr * self.weight_decay * old - lr * m_hat / (v_hat.sqrt() + self.eps)
                 w.index_copy_(0, rows, (old + self._capped(delta)).to(w.dtype))
-        for i, mem in self.mems.items():
-            mem.values.weight.grad = None
+        if self.scale_opt is not None:  # the output scales: dense Adam, following the rows' schedule
+            self.scale_opt.param_groups[0]["lr"] = self.scale_lr * lr / self.base_lr
+            self.scale_opt.step()
+        self.zero_grad()
+        for i in self.mems:
             self.counts[i].zero_()
         done, self.selected, self.grads = self.selected, {}, {}
         for i, rows in done.items():
@@ -312,11 +332,18 @@ class SparseValueUpdate:
     def zero_grad(self, set_to_none: bool = True) -> None:
         for mem in self.mems.values():
             mem.values.weight.grad = None
+        for a in self.scales:
+            a.grad = None
 
     def state_dict(self) -> dict:
-        return {"lr": self.param_groups[0]["lr"], "state": self.state, "generator": self.generator.get_state(), "moved": self.moved}
+        sd = {"lr": self.param_groups[0]["lr"], "state": self.state, "generator": self.generator.get_state(), "moved": self.moved}
+        if self.scale_opt is not None:
+            sd["scale_opt"] = self.scale_opt.state_dict()
+        return sd
 
     def load_state_dict(self, sd: dict) -> None:
+        if self.scale_opt is not None:
+            self.scale_opt.load_state_dict(sd["scale_opt"])
         self.param_groups[0]["lr"] = sd["lr"]
         self.state = sd["state"]
         self.generator.set_state(sd["generator"])

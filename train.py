@@ -107,7 +107,7 @@ PRESETS: dict[str, dict] = {
         model=common.OFFLINE_MODEL, **tasks.TINY_TASK, background="pydoc", background_docs=64,
         background_max_length=128, memory_layers=[2, 4, 6, 8], memory_slots=16_384, memory_heads=4, memory_topk=16,
         memory_key_dim=256, memory_mode="add", top_t=1000, rule="tfidf", smf_optimizer="sgd", smf_lr=8000.0, row_step_cap=5.0,
-        min_read_ratio=0.0,
+        min_read_ratio=0.0, scale_lr=0.0,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
         retrofit_docs=64, retrofit_epochs=None, train_rows=None, steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
         bf16=False, eval_limit=None, save_every=10,
@@ -116,7 +116,7 @@ PRESETS: dict[str, dict] = {
         model="Qwen/Qwen2.5-0.5B-Instruct", task="medmcqa", split="test", n_countries=None, background="oasst1",
         background_docs=2000, background_max_length=512, memory_layers=[6, 12, 18], memory_slots=16_384,
         memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add", top_t=512, rule="kl",
-        smf_optimizer="adamw", smf_lr=5e-4, row_step_cap=0.0, min_read_ratio=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
+        smf_optimizer="adamw", smf_lr=5e-4, row_step_cap=0.0, min_read_ratio=0.0, scale_lr=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
         full_lr=5e-5, retrofit_lr=5e-4, retrofit_docs=None, retrofit_epochs=2, train_rows=60_000, steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
         warmup=100, clip=1.0, loss_on="all", bf16=True, eval_limit=1000, seed=0, save_every=500,
     ),
@@ -143,6 +143,7 @@ FLAG_HELP = {
     "smf_lr": (float, "SMF learning rate"),
     "row_step_cap": (float, "SMF: longest move (L2 norm) of one value row in one step; 0 = no cap"),
     "min_read_ratio": (float, "SMF: train only rows this step reads more than R times as often (in share) as background text does; 0 = every row read"),
+    "scale_lr": (float, "SMF: Adam learning rate of a learned scalar per memory layer on the memory's output (the seed paper's trained scale, started at 1); 0 = no scale"),
     "lora_r": (int, "LoRA rank"),
     "lora_alpha": (int, "LoRA alpha"),
     "lora_dropout": (float, "LoRA dropout"),
@@ -226,6 +227,9 @@ def resolve_config(args: argparse.Namespace) -> dict:
         (cfg["min_read_ratio"] >= 0, "--min-read-ratio must be 0 (off) or positive"),
         (cfg["min_read_ratio"] == 0 or cfg["rule"] in ("tfidf", "kl"),
          "--min-read-ratio compares with background reads: use --rule tfidf or kl, or --min-read-ratio 0"),
+        (cfg["scale_lr"] >= 0, "--scale-lr must be 0 (off) or positive"),
+        (cfg["scale_lr"] == 0 or not cfg["init_memory"],
+         "--scale-lr trains an output scale that a retrofitted memory does not have: use --scale-lr 0 with --init-memory"),
         (cfg["save_every"] >= 1, "--save-every must be at least 1"),
         (cfg["eval_limit"] is None or cfg["eval_limit"] >= 1, "--eval-limit must be at least 1"),
         (cfg["memory_mode"] in ("add", "replace"), "--memory-mode must be 'add' or 'replace'"),
@@ -246,7 +250,8 @@ def resolve_config(args: argparse.Namespace) -> dict:
 
 def memory_config(cfg: dict) -> memory.MemoryConfig:
     return memory.MemoryConfig(slots=cfg["memory_slots"], heads=cfg["memory_heads"], topk=cfg["memory_topk"],
-                          key_dim=cfg["memory_key_dim"], layers=list(cfg["memory_layers"]), mode=cfg["memory_mode"])
+                          key_dim=cfg["memory_key_dim"], layers=list(cfg["memory_layers"]), mode=cfg["memory_mode"],
+                          out_scale=cfg["method"] == "smf" and cfg.get("scale_lr", 0.0) > 0)
 
 
 # ---------------------------------------------------------------- data
@@ -368,13 +373,16 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
             bg = cached_background(model, tok, cfg, progress)
         extras["background"] = bg
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
-                                  row_step_cap=cfg.get("row_step_cap", 0.0), min_read_ratio=cfg.get("min_read_ratio", 0.0))
+                                  row_step_cap=cfg.get("row_step_cap", 0.0), min_read_ratio=cfg.get("min_read_ratio", 0.0),
+                                  scale_lr=cfg.get("scale_lr", 0.0))
     return model, opt, extras
 
 
 def trainable_state(model, cfg: dict) -> dict[str, torch.Tensor]:
-    if cfg["method"] == "smf":
-        return {f"layer{i}.values": m.values.weight.detach().clone() for i, m in memory.memory_layers(model).items()}
+    if cfg["method"] == "smf":  # the value tables, and the output scales when --scale-lr trains them
+        mems = memory.memory_layers(model).items()
+        return ({f"layer{i}.values": m.values.weight.detach().clone() for i, m in mems}
+                | {f"layer{i}.scale": m.scale.detach().clone() for i, m in mems if m.scale is not None})
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
@@ -383,6 +391,8 @@ def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
         if cfg["method"] == "smf":
             for i, m in memory.memory_layers(model).items():
                 m.values.weight.copy_(sd[f"layer{i}.values"])
+                if m.scale is not None:
+                    m.scale.copy_(sd[f"layer{i}.scale"])
         else:
             named = dict(model.named_parameters())
             for n, v in sd.items():

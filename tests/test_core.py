@@ -537,3 +537,88 @@ def test_rows_of_grad_reads_sparse_gradients_sorted_or_summed():
         smf_mini.rows_of_grad(first, torch.tensor([3]))
     none = torch.sparse_coo_tensor(torch.zeros((1, 0), dtype=torch.long), torch.zeros(0, 3), (10, 3))
     assert smf_mini.rows_of_grad(none, torch.tensor([], dtype=torch.long)).shape == (0, 3)  # nothing selected: no error
+
+
+# ---------------------------------------------------------------- the learned output scale (--scale-lr)
+
+
+def test_output_scale_gradient_against_a_folded_reference_and_the_unscaled_output():
+    """alpha * memory(x). Independent references: (1) alpha folded into W_out of a memory
+    without a scale gives the same output and the same value-row gradient; (2) dL/dalpha
+    equals sum(memory_unscaled(x) * dL/dout), computed from the unscaled memory's output."""
+    torch.manual_seed(0)
+    cfg = dict(slots=64, heads=2, topk=4, key_dim=8)
+    mem = memory.ProductKeyMemory(16, memory.MemoryConfig(out_scale=True, **cfg)).double()
+    torch.manual_seed(0)
+    ref = memory.ProductKeyMemory(16, memory.MemoryConfig(**cfg)).double()  # same seed: same random tensors
+    assert all(torch.equal(ref.state_dict()[k], v) for k, v in mem.state_dict().items() if k != "scale")
+    with torch.no_grad():
+        torch.nn.init.normal_(mem.values.weight)
+        ref.values.weight.copy_(mem.values.weight)
+        mem.scale.fill_(0.37)
+        ref.w_out.weight.mul_(0.37)
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    g = torch.randn(2, 5, 16, dtype=torch.float64)  # dL/dout
+    out = mem(x)
+    (out * g).sum().backward()
+    ref_out = ref(x)
+    (ref_out * g).sum().backward()
+    assert torch.allclose(out, ref_out, atol=1e-12)
+    assert torch.allclose(mem.values.weight.grad, ref.values.weight.grad, atol=1e-12)
+    with torch.no_grad():
+        unscaled = ref_out / 0.37
+    assert torch.allclose(mem.scale.grad, (unscaled * g).sum(), atol=1e-10)
+
+
+def test_output_scale_starts_at_one_keeps_base_logits_and_trains_by_adam():
+    """At the start the scale is 1 (base logits bit for bit) and gets no gradient while the
+    values are zero; after a step that moved rows it gets one, and --scale-lr's Adam moves
+    it as Adam's second step does after a zero first gradient, by hand:
+    m = 0.1 g, v = 0.001 g^2, move = lr * (m / (1 - 0.9^2)) / sqrt(v / (1 - 0.999^2))."""
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama")
+    x = torch.randint(0, 256, (2, 9))
+    base = model(x).logits
+    memory.attach_memory(model, small_cfg(layers=[2], out_scale=True))
+    assert torch.equal(model(x).logits, base)
+    upd = smf_mini.SparseValueUpdate(model, t=6, rule="tf", optimizer="sgd", lr=50.0, scale_lr=0.01)
+    alpha = upd.mems[2].scale
+    for step in range(2):
+        model(input_ids=x, labels=x).loss.backward()
+        upd.observe(None)
+        g = float(alpha.grad)
+        if step == 0:
+            assert g == 0.0  # the memory's output is zero, so is its scale's gradient
+            upd.select(), upd.step()
+            assert float(alpha.detach()) == 1.0  # Adam does not move a parameter whose gradient is 0
+        else:
+            assert g != 0.0
+            upd.select(), upd.step()
+            move = 0.01 * (0.1 / (1 - 0.9**2)) / math.sqrt(0.001 / (1 - 0.999**2))  # 0.00744 * lr/0.01
+            assert float(alpha.detach()) == pytest.approx(1.0 - math.copysign(move, g), abs=1e-6)
+    assert alpha.grad is None
+
+
+def test_output_scale_errors_and_frozen_when_not_trained():
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[2]))
+    with pytest.raises(ValueError, match="out_scale=True"):
+        smf_mini.SparseValueUpdate(model, t=6, rule="tf", scale_lr=0.01)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg(layers=[2], out_scale=True))
+    upd = smf_mini.SparseValueUpdate(model, t=6, rule="tf", scale_lr=0.0)
+    assert not upd.mems[2].scale.requires_grad and upd.parameters() == [upd.mems[2].values.weight]
+
+
+def test_rows_only_file_keeps_the_trained_output_scale(tmp_path):
+    model = common.tiny_random_model("llama")
+    mems = memory.attach_memory(model, small_cfg(layers=[1, 3], out_scale=True), seed=2)
+    with torch.no_grad():
+        mems[1].values.weight[[4, 8]] = torch.randn(2, mems[1].values.weight.shape[1])
+        mems[1].scale.fill_(1.25)
+    x = torch.randint(0, 256, (1, 7))
+    memory.save_memory(model, tmp_path / "small.safetensors", rows_only=True)
+    fresh = common.tiny_random_model("llama")
+    got = memory.load_memory(fresh, str(tmp_path / "small.safetensors"))
+    assert float(got[1].scale.detach()) == 1.25 and float(got[3].scale.detach()) == 1.0
+    assert torch.equal(fresh(x).logits, model(x).logits)

@@ -70,6 +70,8 @@ def test_help_shows_defaults(capsys):
     (["--row-step-cap", "-1"], "--row-step-cap must be 0"),
     (["--min-read-ratio", "-1"], "--min-read-ratio must be 0"),
     (["--min-read-ratio", "1", "--rule", "tf"], "--min-read-ratio compares with background reads"),
+    (["--scale-lr", "-1"], "--scale-lr must be 0"),
+    (["--scale-lr", "0.01", "--init-memory", "runs/r"], "a retrofitted memory does not have"),
 ])
 def test_bad_flags_give_one_clear_error(flags, msg):
     with pytest.raises(SystemExit, match=msg):
@@ -217,15 +219,17 @@ def test_full_finetuning_changes_every_parameter(tmp_path, tiny_dir):
 
 CHECKPOINT = {"smf": "memory.safetensors", "retrofit": "memory.safetensors", "lora": "adapter/adapter_model.safetensors",
               "full": "model/model.safetensors"}
-RESUME_LR = {"smf": ["--smf-optimizer", "adamw", "--lr", "0.05"], "lora": ["--lr", "5e-3"], "full": ["--lr", "1e-3"],
+RESUME_LR = {"smf": ["--smf-optimizer", "adamw", "--lr", "0.05"],
+             "smf+scale": ["--smf-optimizer", "adamw", "--lr", "0.05", "--scale-lr", "0.01"], "lora": ["--lr", "5e-3"], "full": ["--lr", "1e-3"],
              "retrofit": ["--lr", "1e-3"]}
 
 
-@pytest.mark.parametrize("method", ["smf", "lora", "full", "retrofit"])
-def test_resume_gives_same_weights(tmp_path, tiny_dir, method, monkeypatch):
-    """Every method: a run interrupted after step 4 and resumed ends bit-identical to an
-    uninterrupted one (weights and logged losses)."""
-    flags = small(tiny_dir, method, steps=6, extra=RESUME_LR[method])
+@pytest.mark.parametrize("variant", ["smf", "smf+scale", "lora", "full", "retrofit"])
+def test_resume_gives_same_weights(tmp_path, tiny_dir, variant, monkeypatch):
+    """Every method (and SMF with a trained output scale): a run interrupted after step 4 and
+    resumed ends bit-identical to an uninterrupted one (weights and logged losses)."""
+    method = variant.split("+")[0]
+    flags = small(tiny_dir, method, steps=6, extra=RESUME_LR[variant])
     assert run(tmp_path / "a", *flags) == 0
     # interrupt the second run at the start of step 5 (a checkpoint was saved at step 4)
     real = train.lr_at
@@ -249,6 +253,8 @@ def test_resume_gives_same_weights(tmp_path, tiny_dir, method, monkeypatch):
 
     A, B = load_file(a / CHECKPOINT[method]), load_file(b / CHECKPOINT[method])
     assert A.keys() == B.keys() and all(torch.equal(A[k], B[k]) for k in A)
+    if variant == "smf+scale":  # the scale trained, and the small checkpoint kept it
+        assert float(A["layer1.scale"]) != 1.0
 
 
 def test_finished_run_is_not_overwritten_without_flag(tmp_path, tiny_dir):
