@@ -169,8 +169,7 @@ class ProductKeyMemory(nn.Module):
         return x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps).to(x.dtype)
 
     def lookup(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact top-k over all K^2 product keys. x: (N, d), already normalised -> scores (N, H, k), slot ids (N, H, k),
-        the k of each head in no particular order.
+        """Exact top-k over all K^2 product keys. x: (N, d), already normalised -> scores (N, H, k), slot ids (N, H, k).
 
         A product key is (key1[a], key2[b]) and its score is q1.key1[a] + q2.key2[b]. The best
         k sums must each use a top-k entry of both halves, so scoring 2K halves and the k*k
@@ -180,13 +179,10 @@ class ProductKeyMemory(nn.Module):
         q = self.query(x).view(N, H, 2, self.half)  # (N, H, 2, dk/2)
         # both halves in one product and one top-k (fewer, larger kernels than one per half)
         s = torch.einsum("nhsd,hskd->nhsk", q, self.keys)  # (N, H, 2, K)
-        # sorted=False: neither top-k needs its k entries in order (the k*k sums are ranked
-        # again below; the softmax and the weighted sum of rows do not depend on the order),
-        # and skipping the sort makes both top-ks ~30% faster on CPU. Same sets, same scores.
-        v, i = s.topk(k, dim=-1, sorted=False)  # (N, H, 2, k)
+        v, i = s.topk(k, dim=-1)  # (N, H, 2, k)
         v1, v2, i1, i2 = v[:, :, 0], v[:, :, 1], i[:, :, 0], i[:, :, 1]  # (N, H, k) each
         cand = (v1.unsqueeze(-1) + v2.unsqueeze(-2)).view(N, H, k * k)  # all k*k sums
-        scores, flat = cand.topk(k, dim=-1, sorted=False)  # (N, H, k), in no particular order
+        scores, flat = cand.topk(k, dim=-1)  # (N, H, k)
         a = i1.gather(-1, flat // k)  # which first-half key
         b = i2.gather(-1, flat % k)  # which second-half key
         return scores, a * K + b

@@ -32,11 +32,10 @@ def test_product_key_topk_equals_dense(seed, slots, topk, heads):
     mem = memory.ProductKeyMemory(32, memory.MemoryConfig(slots=slots, heads=heads, topk=topk, key_dim=24))
     x = torch.randn(50, 32, dtype=torch.float64)
     mem = mem.double()
-    scores, idx = mem.lookup(mem.normalize(x))  # each head's k in no particular order
+    scores, idx = mem.lookup(mem.normalize(x))
     ref_s, ref_i = naive_topk(mem, x)
-    order = scores.argsort(dim=-1, descending=True)
-    assert torch.allclose(scores.gather(-1, order), ref_s, atol=1e-12)
-    assert torch.equal(idx.gather(-1, order), ref_i)
+    assert torch.allclose(scores, ref_s, atol=1e-12)
+    assert torch.equal(idx, ref_i)
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
