@@ -101,6 +101,14 @@ TASKS = ("fictional", "medmcqa", "mcq")
 #    0.521 at +0.7%), at lr 1000 0.354. Reported on test, not used to choose: the preset's
 #    robustness sweep (3 seeds, -0.3% to +0.8% everywhere) and 540 steps (0.796 at +4.6%,
 #    top-t 2000 / lr 4000: 0.792 at +5.2%); results/test-issue9b/.
+# 7. The ranking rule (TF-IDF), measured against the others on dev (preset otherwise; 60 steps,
+#    seeds 0-2): TF-IDF 0.474 at WikiText -0.3%; KL 0.368 at +7.8%; TF 0.385 at +9.5%; random
+#    rows among those read 0.542 at +0.6%. Picking the most-read rows (TF; KL nearly so) is what
+#    forgets. Random looks fine in a short run but not at saturation (540 steps, seeds 0-1:
+#    random 0.717 at +10.8%, TF-IDF 0.840 at +2.0%), so the preset keeps TF-IDF.
+#    Tried and not kept (dev seed 0, results/dev-issue9c/): the learned output scale
+#    (--scale-lr 0.01: 540 steps 0.867 at +5.1%, preset 0.863 at +3.3%), and IDF from all 272
+#    background documents (540 steps 0.758 at +4.6%).
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(
