@@ -808,7 +808,8 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
     except (OSError, json.JSONDecodeError):
         raise SystemExit(f"error: {work}/config.json is missing or unreadable, so the interrupted run cannot be "
                          "resumed safely; delete that folder to start again.") from None
-    saved = json.loads(json.dumps(saved))
+    # a setting added since that run was made counts as the value it had in effect then
+    saved = json.loads(json.dumps({**eval.ADDED_SETTINGS, **saved}))
     now = json.loads(json.dumps(cfg, default=str))
     diff = sorted(k for k in set(saved) | set(now) if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k))
     if diff:

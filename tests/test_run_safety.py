@@ -211,6 +211,17 @@ def test_resume_refuses_changed_training_settings(tmp_path, tiny_dir, monkeypatc
     assert train.main(["--runs-dir", str(tmp_path), *flags, "--resume", "--save-every", "3"]) == 0  # allowed change
 
 
+def test_resume_of_a_run_made_before_a_setting_was_added(tmp_path):
+    """A run interrupted before --scale-lr existed has no scale_lr in its config.json: it ran
+    without a scale, so resuming it with the default (0) is allowed; asking for a scale is not."""
+    cfg = train.resolve_config(train.build_parser().parse_args([]))
+    old = {k: v for k, v in json.loads(json.dumps(cfg, default=str)).items() if k not in ("scale_lr", "min_read_ratio")}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    train.check_resume_settings(tmp_path, cfg)
+    with pytest.raises(SystemExit, match=r"scale_lr \(0.0 -> 0.01\)"):
+        train.check_resume_settings(tmp_path, dict(cfg, scale_lr=0.01))
+
+
 def interrupt_at(monkeypatch, step: int) -> None:
     """Press Ctrl-C (a real SIGINT) while step `step` (0-based) runs."""
     real = train.lr_at
