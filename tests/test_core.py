@@ -594,7 +594,7 @@ def test_output_scale_starts_at_one_keeps_base_logits_and_trains_by_adam():
         else:
             assert g != 0.0
             upd.select(), upd.step()
-            move = 0.01 * (0.1 / (1 - 0.9**2)) / math.sqrt(0.001 / (1 - 0.999**2))  # 0.00744 * lr/0.01
+            move = 0.01 * (0.1 / (1 - 0.9**2)) / math.sqrt(0.001 / (1 - 0.999**2))  # = 0.00744
             assert float(alpha.detach()) == pytest.approx(1.0 - math.copysign(move, g), abs=1e-6)
     assert alpha.grad is None
 
