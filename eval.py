@@ -32,7 +32,7 @@ import common
 import memory
 import tasks
 from scoring import choice_accuracy, greedy_generate, letter_accuracy, perplexity, rolling_loglik, shared_prompt_logprobs
-from stats import at_level, bootstrap, pareto
+from stats import at_level, bootstrap, pareto, perplexity_change, points_lost
 
 
 def normalize_harness(text: str) -> str:
@@ -303,8 +303,8 @@ def print_config(cfg: dict, name: str) -> None:
 def _forgetting_stat(metric: str):
     """statistic over per-seed arrays of (base, trained) item pairs -> forgetting."""
     if metric == "wiki_ppl":  # rows: [loglik_base, tokens, loglik_trained, tokens]
-        return lambda gs: float(np.mean([100 * (np.exp((g[:, 0].sum() - g[:, 2].sum()) / g[:, 1].sum()) - 1) for g in gs]))
-    return lambda gs: float(np.mean([100 * (g[:, 0].mean() - g[:, 1].mean()) for g in gs]))  # rows: [base, trained]
+        return lambda gs: float(np.mean([perplexity_change(g[:, 0].sum(), g[:, 2].sum(), g[:, 1].sum()) for g in gs]))
+    return lambda gs: float(np.mean([points_lost(g[:, 0].mean(), g[:, 1].mean()) for g in gs]))  # rows: [base, trained]
 
 
 def _pairs(metric: str, base: dict, trained: dict) -> np.ndarray:

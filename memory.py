@@ -175,6 +175,7 @@ class ProductKeyMemory(nn.Module):
         k sums must each use a top-k entry of both halves, so scoring 2K halves and the k*k
         candidate sums finds the exact top-k at cost 2K + k^2 instead of K^2.
         """
+        # BEGIN SOLUTION part1 "score the 2K half-keys, keep the top-k of each half, then the top-k of the k*k sums; slot id = a*K + b"
         N, H, k, K = x.shape[0], self.heads, self.topk, self.n_sub
         q = self.query(x).view(N, H, 2, self.half)  # (N, H, 2, dk/2)
         # both halves in one product and one top-k (fewer, larger kernels than one per half)
@@ -186,6 +187,7 @@ class ProductKeyMemory(nn.Module):
         a = i1.gather(-1, flat // k)  # which first-half key
         b = i2.gather(-1, flat % k)  # which second-half key
         return scores, a * K + b
+        # END SOLUTION
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape  # (B, T, d)
@@ -295,6 +297,7 @@ def count_reads(mem: ProductKeyMemory, token_mask: torch.Tensor | None = None, p
     if idx is None:
         raise RuntimeError("count_reads needs a forward pass through the model first.")
     S = mem.cfg.slots
+    # BEGIN SOLUTION part2 "torch.bincount over the slot ids, with weight 0 for the reads of padding tokens; per_row: offset row b's ids by b*S"
     B = idx.shape[0]
     weights = None
     if token_mask is not None:
@@ -306,6 +309,7 @@ def count_reads(mem: ProductKeyMemory, token_mask: torch.Tensor | None = None, p
         c = torch.bincount((idx + offsets).reshape(-1), weights=weights, minlength=B * S)
         return c.view(B, S).float()
     return torch.bincount(idx.reshape(-1), weights=weights, minlength=S).float()
+    # END SOLUTION
 
 
 def usage_stats(counts: torch.Tensor) -> dict[str, float]:

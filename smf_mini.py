@@ -77,9 +77,11 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
         enc = tokenizer(docs[s : s + batch_size], return_tensors="pt", padding=True, truncation=True, max_length=max_length).to(device)
         model(**enc, use_cache=False)
         for i, mem in mems.items():
+            # BEGIN SOLUTION part3 "count this batch's reads per document (count_reads, per_row=True); df counts documents that read a row, total counts reads"
             c = count_reads(mem, enc["attention_mask"], per_row=True)  # (B, slots)
             df[i] += (c > 0).float().sum(0)
             total[i] += c.sum(0)
+            # END SOLUTION
     model.train(was_training)
     return BackgroundStats(df, total, len(docs))
 
@@ -90,8 +92,10 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
 def background_share(background: BackgroundStats, layer: int) -> torch.Tensor:
     """q(i) = (b(i) + 1) / sum_j (b(j) + 1): background text's share of reads of row i
     (b = its total reads, add-one smoothed), in float64; KL and --min-read-ratio use it."""
+    # BEGIN SOLUTION part3 "add one to every row's background reads, then normalise to sum 1 (float64)"
     b = background.total[layer].double() + 1.0  # (rows,)
     return b / b.sum()
+    # END SOLUTION
 
 
 def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None,
@@ -109,17 +113,21 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
     else:
         if background is None:
             raise ValueError(f"rule {rule!r} needs background statistics; collect them first or use rule 'tf'.")
+        # TF-IDF(i) = p(i) * log((N + 1) / (df(i) + 1)), N background documents, df(i) of
+        # them read row i: rows this step reads a lot and background text rarely, first.
+        # KL(i) = p(i) * log(p(i) / q(i)), q(i) = (b(i) + 1) / sum_j (b(j) + 1), b = background
+        # reads: row i's own term of KL(p || q); negative where the step reads it less than
+        # background text does (such rows rank below every over-read one).
+        # BEGIN SOLUTION part4 "TF-IDF: p * log((N+1)/(df+1)); KL: p * log(p/q) with q = background_share (avoid log 0 for unread rows)"
         if rule == "tfidf":
-            # TF-IDF(i) = p(i) * log((N + 1) / (df(i) + 1)), N background documents, df(i) of
-            # them read row i: rows this step reads a lot and background text rarely, first.
             df = background.df[layer].double()  # (rows,)
             score = p * torch.log((background.n_docs + 1) / (df + 1))
         else:
-            # KL(i) = p(i) * log(p(i) / q(i)), q(i) = (b(i) + 1) / sum_j (b(j) + 1), b = background
-            # reads: row i's own term of KL(p || q); negative where the step reads it less than
-            # background text does (such rows rank below every over-read one).
             score = p * torch.log(torch.where(c > 0, p, 1.0) / background_share(background, layer))
+        # END SOLUTION
+    # BEGIN SOLUTION part4 "a row is eligible only if this step read it (c > 0)"
     eligible = c > 0
+    # END SOLUTION
     if min_read_ratio > 0:
         # Over-read rows only: row i may train only if this step's share of reads exceeds
         # min_read_ratio times background text's share, p(i) > R * q(i) (q as in KL above).
@@ -139,8 +147,10 @@ def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundS
     if t < 1:
         raise ValueError(f"top-t must be at least 1, got {t}.")
     score = score_rows(counts, rule, background, layer, generator, min_read_ratio)
+    # BEGIN SOLUTION part5 "the t highest scores (fewer if the table is smaller), drop -inf (unread) rows, return the row ids sorted"
     vals, idx = score.topk(min(t, score.numel()))
     return idx[torch.isfinite(vals)].sort().values  # drop unread (and ineligible) rows (one host sync per step)
+    # END SOLUTION
 
 
 # ---------------------------------------------------------------- 3. the sparse update
@@ -290,14 +300,17 @@ class SparseValueUpdate:
             if g is None or rows.numel() == 0:
                 continue
             if self.optimizer == "sgd":
-                # w_i <- w_i - lr * g_i, selected rows i only
+                # w_i <- w_i - lr * g_i, selected rows i only (each row's move capped: self._capped)
+                # BEGIN SOLUTION part6 "add the capped move -lr * g to the selected rows of w only (index_add_)"
                 w.index_add_(0, rows, self._capped(-lr * g).to(w.dtype))
+                # END SOLUTION
             else:
                 # Row-wise AdamW. n_i counts the steps that selected row i (not all steps), so
                 # the bias correction of a rarely selected row is its own:
                 #   m_i <- b1 m_i + (1 - b1) g_i          v_i <- b2 v_i + (1 - b2) g_i^2
                 #   w_i <- w_i - lr * (wd * w_i + (m_i / (1 - b1^n_i)) / (sqrt(v_i / (1 - b2^n_i)) + eps))
                 # An unselected row's w, m, v and n are not read or written at all.
+                # BEGIN SOLUTION part7 "gather the selected rows' m, v, n from self.state[i]; update them; write back rows only (index_copy_); move w by the capped delta"
                 st = self.state[i]
                 b1, b2 = self.betas
                 st["steps"][rows] += 1
@@ -311,6 +324,7 @@ class SparseValueUpdate:
                 old = w.index_select(0, rows).float()
                 delta = -lr * self.weight_decay * old - lr * m_hat / (v_hat.sqrt() + self.eps)
                 w.index_copy_(0, rows, (old + self._capped(delta)).to(w.dtype))
+                # END SOLUTION
         if self.scale_opt is not None:  # the output scales: dense Adam, following the rows' schedule
             self.scale_opt.param_groups[0]["lr"] = self.scale_lr * lr / self.base_lr
             self.scale_opt.step()
@@ -326,8 +340,10 @@ class SparseValueUpdate:
         """delta (t, dv): each row shortened to at most row_step_cap (L2); unchanged when the cap is 0."""
         if self.row_step_cap <= 0:
             return delta
+        # BEGIN SOLUTION part6 "each row's L2 norm (dim=1); scale a row by min(1, cap / norm), never the whole update at once"
         norms = delta.norm(dim=1, keepdim=True)  # (t, 1)
         return delta * (self.row_step_cap / norms.clamp_min(1e-12)).clamp(max=1.0)
+        # END SOLUTION
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for mem in self.mems.values():

@@ -47,6 +47,7 @@ def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[[list[np.ndarray
     groups = [np.asarray(g, dtype=np.float64) for g in groups]
     if paired and len({len(g) for g in groups}) != 1:
         raise ValueError("paired bootstrap needs the same number of items in every group.")
+    # BEGIN SOLUTION part8 "reps times: draw len(g) item indices (axis 0) with replacement from rng (one draw shared by all groups when paired), recompute the statistic; return the 2.5 and 97.5 percentiles"
     values = np.empty(reps)
     for r in range(reps):
         if paired:
@@ -56,18 +57,39 @@ def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[[list[np.ndarray
             values[r] = statistic([g[rng.integers(0, len(g), len(g))] for g in groups])
     lo, hi = np.percentile(values, [2.5, 97.5])
     return float(lo), float(hi)
+    # END SOLUTION
 
 
 def pareto(points: Sequence[tuple[float, float]]) -> list[int]:
     """Indices of the frontier of (learning, forgetting) points: higher learning and lower
     forgetting are better; a point is dropped if another has learning >= and forgetting <=
     with one of them strict. Returned in order of increasing learning."""
+    # BEGIN SOLUTION part9 "keep i unless some other point has learning >= and forgetting <= (one strictly); sort the kept indices by learning"
     keep = []
     for i, (x, y) in enumerate(points):
         dominated = any((x2 >= x and y2 <= y) and (x2 > x or y2 < y) for j, (x2, y2) in enumerate(points) if j != i)
         if not dominated:
             keep.append(i)
     return sorted(keep, key=lambda i: (points[i][0], points[i][1]))
+    # END SOLUTION
+
+
+def perplexity_change(loglik_base: float, loglik_trained: float, tokens: float) -> float:
+    """Forgetting on a text probe, in percent: how much the trained model's perplexity
+    exceeds the base model's on the same tokens. Perplexity = exp(-loglik / tokens), so
+        100 * (ppl_trained / ppl_base - 1) = 100 * (exp((loglik_base - loglik_trained) / tokens) - 1).
+    Positive = the model got worse (it forgot); negative = it got better."""
+    # BEGIN SOLUTION part9 "100 * (exp((loglik_base - loglik_trained) / tokens) - 1): positive when the trained model is worse"
+    return 100.0 * (math.exp((loglik_base - loglik_trained) / tokens) - 1.0)
+    # END SOLUTION
+
+
+def points_lost(acc_base: float, acc_trained: float) -> float:
+    """Forgetting on a question probe, in points: 100 * (base accuracy - trained accuracy).
+    Positive = the model got worse (it forgot)."""
+    # BEGIN SOLUTION part9 "accuracy points the trained model lost against the base: positive when it got worse"
+    return 100.0 * (acc_base - acc_trained)
+    # END SOLUTION
 
 
 def at_level(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None:
