@@ -1,8 +1,26 @@
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In a student copy of the course (course/HANDOUT.md), code a student has not written
+    yet raises NotImplementedError("partN: hint"). A test that reaches such a stub is
+    reported as skipped, naming the part, rather than as a failure: the suite then says
+    what is left to do. The reference code has no stubs, so nothing is skipped there."""
+    outcome = yield
+    rep = outcome.get_result()
+    exc = call.excinfo
+    if rep.failed and exc is not None and exc.errisinstance(NotImplementedError):
+        msg = str(exc.value)
+        if msg.startswith("part") and ":" in msg:
+            rep.outcome = "skipped"
+            rep.longrepr = (str(item.path), item.location[1] or 0, f"waits for {msg.split(':')[0]} (not written yet)")

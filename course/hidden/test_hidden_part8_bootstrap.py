@@ -1,0 +1,27 @@
+"""Hidden tests, part 8: several seeds' groups, paired draws shared across groups, the
+percentile (not a normal approximation) on skewed data."""
+import numpy as np
+import pytest
+
+from stats import bootstrap
+
+
+def test_hidden_part8_paired_needs_equal_lengths():
+    with pytest.raises(ValueError):
+        bootstrap([np.ones(5), np.ones(6)], lambda g: 0.0, paired=True)
+
+
+def test_hidden_part8_percentile_on_a_skewed_statistic():
+    rng = np.random.default_rng(8)
+    x = rng.exponential(size=400)
+    lo, hi = bootstrap([x], lambda g: g[0].max(), reps=1000)
+    assert hi <= x.max() + 1e-12 and lo <= hi, "a percentile interval never leaves the statistic's range over resamples"
+
+
+def test_hidden_part8_three_seeds_each_resampled():
+    rng = np.random.default_rng(81)
+    groups = [rng.integers(0, 2, 120).astype(float) for _ in range(3)]
+    stat = lambda gs: float(np.mean([g.mean() for g in gs]))
+    lo, hi = bootstrap(groups, stat, paired=False)
+    se = np.sqrt(np.mean([g.var(ddof=1) / len(g) for g in groups]) / 3)
+    assert lo < stat(groups) < hi and abs((hi - lo) / (2 * 1.96 * se) - 1) < 0.15

@@ -1,0 +1,35 @@
+"""Part 2 (memory.py, count_reads): reads per slot, padding excluded; per batch row too."""
+import pytest
+import torch
+
+import memory
+from graded_refs import FakeMemory, loop_counts
+
+
+def _case(seed):
+    g = torch.Generator().manual_seed(seed)
+    B, T, R = (int(v) for v in torch.randint(1, 6, (3,), generator=g))
+    S = int(torch.randint(4, 40, (1,), generator=g))
+    idx = torch.randint(0, S, (B, T, R), generator=g)
+    lengths = torch.randint(0, T + 1, (B,), generator=g)
+    mask = (torch.arange(T).unsqueeze(0) < lengths.unsqueeze(1)).long()  # right padding, some rows all padding
+    if seed % 2:
+        mask = mask.flip(1)  # left padding
+    return idx, mask, S
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_part2_counts_equal_a_loop_and_skip_padding(seed):
+    idx, mask, S = _case(seed)
+    got = memory.count_reads(FakeMemory(idx, S), mask)
+    assert got.shape == (S,) and got.dtype == torch.float32
+    assert torch.equal(got, loop_counts(idx, mask, S)), "counts differ from a loop over real (unpadded) tokens"
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_part2_per_row_counts_and_no_mask(seed):
+    idx, mask, S = _case(seed + 10)
+    got = memory.count_reads(FakeMemory(idx, S), mask, per_row=True)
+    assert got.shape == (idx.shape[0], S)
+    assert torch.equal(got, loop_counts(idx, mask, S, per_row=True)), "per-row counts differ from the loop"
+    assert torch.equal(memory.count_reads(FakeMemory(idx, S), None), loop_counts(idx, None, S)), "with no mask every token counts"
