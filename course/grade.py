@@ -51,7 +51,7 @@ def run_tests(paths: list[str], parts: set[str], timeout: float) -> list[dict]:
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", PYTHONHASHSEED="0",
                    SMF_GRADE_RECORD=str(record), SMF_GRADE_TIMEOUT=str(timeout), SMF_GRADE_PARTS=",".join(sorted(parts)),
                    PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT), str(ROOT / "tests" / "graded"), os.environ.get("PYTHONPATH", "")]))
-        cmd = [sys.executable, "-m", "pytest", "-p", "grade", "-q", "--no-header", "-p", "no:cacheprovider",
+        cmd = [sys.executable, "-m", "pytest", "-p", "grade", "-q", "--no-header", "-p", "no:cacheprovider", "--continue-on-collection-errors",
                "--rootdir", str(ROOT), "-c", str(ROOT / "pytest.ini"), *paths]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         rows = [json.loads(l) for l in record.read_text().splitlines()] if record.exists() else []
@@ -186,6 +186,19 @@ def pytest_runtest_call(item):
 def pytest_runtest_teardown(item):
     if hasattr(signal, "SIGALRM"):
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def pytest_collectreport(report):
+    """A test file that cannot even be imported (a syntax error in a graded file, say)
+    scores 0 for its part, with the error as the output."""
+    path = os.environ.get("SMF_GRADE_RECORD")
+    part = part_of(str(report.fspath)) if report.fspath else None
+    if path and report.failed and part:
+        lines = str(report.longrepr).strip().splitlines()
+        row = {"part": part, "name": f"{Path(report.fspath).name} (could not be loaded)", "passed": False,
+               "output": "\n".join(lines[-4:])[:800]}
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
 
 
 def pytest_runtest_logreport(report):

@@ -141,3 +141,13 @@ def test_filling_the_student_copy_gives_back_the_reference(built, tmp_path):
     for rel in ("memory.py", "smf_mini.py", "stats.py"):
         reference = [l for l in (ROOT / rel).read_text().split("\n") if "# BEGIN SOLUTION" not in l and "# END SOLUTION" not in l]
         assert (student / rel).read_text().split("\n") == reference, rel
+
+
+def test_a_graded_file_that_does_not_import_scores_zero_with_the_error(built, tmp_path):
+    repo = built / "a" / "student"
+    broken = tmp_path / "broken"
+    shutil.copytree(repo, broken, ignore=shutil.ignore_patterns("results", "docs", "notebooks"))
+    (broken / "stats.py").write_text((broken / "stats.py").read_text() + "\ndef oops(:\n")
+    result = grade(broken, built / "a" / "autograder" / "hidden", tmp_path / "b.json", parts="part9")
+    assert result["score"] == 0 and result["tests"]
+    assert any("SyntaxError" in t["output"] for t in result["tests"])
