@@ -123,7 +123,7 @@ class ProductKeyMemory(nn.Module):
         self.heads, self.topk = cfg.heads, cfg.topk
         self.half = cfg.key_dim // 2
         dv = cfg.value_dim or d_model
-        # Query projection: one query of key_dim per head, split into two halves below.
+        # Query projection: one query of key_dim per head, split into two halves (see lookup).
         self.query = nn.Linear(d_model, cfg.heads * cfg.key_dim, bias=False)
         # Sub-keys: per head, two tables (one per half) of K keys each: (H, 2, K, dk/2).
         self.keys = nn.Parameter(torch.randn(cfg.heads, 2, self.n_sub, self.half) / math.sqrt(self.half))
@@ -174,6 +174,12 @@ class ProductKeyMemory(nn.Module):
         A product key is (key1[a], key2[b]) and its score is q1.key1[a] + q2.key2[b]. The best
         k sums must each use a top-k entry of both halves, so scoring 2K halves and the k*k
         candidate sums finds the exact top-k at cost 2K + k^2 instead of K^2.
+
+        Layout: self.query(x) is (N, H * key_dim); viewed as (N, H, 2, key_dim // 2) it holds,
+        per head, the two halves q1 = [..., 0, :] and q2 = [..., 1, :]. self.keys is
+        (H, 2, K, key_dim // 2): per head, the K first-half keys and the K second-half keys.
+        Slot a*K + b pairs first-half key a with second-half key b. The k results of a head
+        may come in any order.
         """
         # BEGIN SOLUTION part1 "score the 2K half-keys, keep the top-k of each half, then the top-k of the k*k sums; slot id = a*K + b"
         N, H, k, K = x.shape[0], self.heads, self.topk, self.n_sub
@@ -289,7 +295,7 @@ def count_reads(mem: ProductKeyMemory, token_mask: torch.Tensor | None = None, p
     """Reads per slot in the memory's last forward, padding excluded.
 
     token_mask: (B, T) with 1 for real tokens (the attention mask); None counts all.
-    Returns (slots,) float counts, or (B, slots) if per_row. One bincount, no host sync:
+    Returns (slots,) float32 counts, or (B, slots) if per_row. One bincount, no host sync:
     padding is excluded by giving its reads weight 0 rather than by boolean indexing
     (which would need the number of kept entries on the host).
     """

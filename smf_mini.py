@@ -118,7 +118,7 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
         # KL(i) = p(i) * log(p(i) / q(i)), q(i) = (b(i) + 1) / sum_j (b(j) + 1), b = background
         # reads: row i's own term of KL(p || q); negative where the step reads it less than
         # background text does (such rows rank below every over-read one).
-        # BEGIN SOLUTION part4 "TF-IDF: p * log((N+1)/(df+1)); KL: p * log(p/q) with q = background_share (avoid log 0 for unread rows)"
+        # BEGIN SOLUTION part4 "in float64 like p: TF-IDF p * log((N+1)/(df+1)); KL p * log(p/q), q = background_share (avoid log 0 for unread rows)"
         if rule == "tfidf":
             df = background.df[layer].double()  # (rows,)
             score = p * torch.log((background.n_docs + 1) / (df + 1))
@@ -143,7 +143,9 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
 
 def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundStats | None = None, layer: int | None = None,
                 generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
-    """The top-t rows by `rule` (fewer if fewer were read, or eligible), as a sorted LongTensor."""
+    """The top-t rows by `rule` (fewer if fewer were read, or eligible), as a LongTensor of row
+    ids in increasing order. Rows scoring -inf (unread, or ineligible) are never returned.
+    Among rows with equal scores at the cut, which are kept is not specified."""
     if t < 1:
         raise ValueError(f"top-t must be at least 1, got {t}.")
     score = score_rows(counts, rule, background, layer, generator, min_read_ratio)
@@ -309,7 +311,8 @@ class SparseValueUpdate:
                 # the bias correction of a rarely selected row is its own:
                 #   m_i <- b1 m_i + (1 - b1) g_i          v_i <- b2 v_i + (1 - b2) g_i^2
                 #   w_i <- w_i - lr * (wd * w_i + (m_i / (1 - b1^n_i)) / (sqrt(v_i / (1 - b2^n_i)) + eps))
-                # An unselected row's w, m, v and n are not read or written at all.
+                # An unselected row's w, m, v and n are not read or written at all. The cap
+                # (self._capped) applies to a row's whole move, weight decay included.
                 # BEGIN SOLUTION part7 "gather the selected rows' m, v, n from self.state[i]; update them; write back rows only (index_copy_); move w by the capped delta"
                 st = self.state[i]
                 b1, b2 = self.betas

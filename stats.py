@@ -42,7 +42,9 @@ def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[[list[np.ndarray
 
     groups: one array per seed, items along axis 0 (rows may hold several numbers, e.g.
     log-likelihood and token count of one document). paired: draw the same item indices
-    for every group (they must then have equal lengths)."""
+    for every group (they must then have equal lengths). The statistic is called exactly
+    `reps` times, once per replicate (not on the original data), with draws from
+    np.random.default_rng(seed) only, so that a seed gives the same interval."""
     rng = np.random.default_rng(seed)
     groups = [np.asarray(g, dtype=np.float64) for g in groups]
     if paired and len({len(g) for g in groups}) != 1:

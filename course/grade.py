@@ -106,6 +106,18 @@ def print_table(scores: dict[str, dict], hidden: bool) -> None:
         print(f"total (graded here): {total:g} / {possible}")
 
 
+def print_first_failures(rows: list[dict]) -> None:
+    """Under the table, the first failing test of each part and what it said."""
+    seen = set()
+    for r in rows:
+        if r["passed"] or r["part"] in seen:
+            continue
+        seen.add(r["part"])
+        print(f"{r['part']}: {r['name']}\n    " + (r["output"] or "failed").replace("\n", "\n    "))
+    if seen:
+        print("(one failing test per part; for all of a part's messages: python -m pytest tests/graded/test_partN_*.py -q)")
+
+
 def gradescope(rows: list[dict], scores: dict[str, dict]) -> dict:
     """Gradescope's autograder results.json: score, and one entry per test."""
     tests = [{"name": f"{r['part']} {PARTS[r['part']]['title']}: {r['name']}", "score": r["score"], "max_score": r["max_score"],
@@ -143,6 +155,7 @@ def main(argv=None) -> int:
         rows = []
     scores = score(rows, parts)
     print_table(scores, bool(args.hidden))
+    print_first_failures(rows)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(args.json).with_suffix(".tmp")

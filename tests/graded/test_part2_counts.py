@@ -22,7 +22,8 @@ def _case(seed):
 def test_part2_counts_equal_a_loop_and_skip_padding(seed):
     idx, mask, S = _case(seed)
     got = memory.count_reads(FakeMemory(idx, S), mask)
-    assert got.shape == (S,) and got.dtype == torch.float32
+    assert got.shape == (S,), f"shape {tuple(got.shape)}; expected (slots,)"
+    assert got.dtype == torch.float32, f"dtype {got.dtype}; counts are float32 (the docstring)"
     assert torch.equal(got, loop_counts(idx, mask, S)), "counts differ from a loop over real (unpadded) tokens"
 
 
@@ -30,6 +31,7 @@ def test_part2_counts_equal_a_loop_and_skip_padding(seed):
 def test_part2_per_row_counts_and_no_mask(seed):
     idx, mask, S = _case(seed + 10)
     got = memory.count_reads(FakeMemory(idx, S), mask, per_row=True)
-    assert got.shape == (idx.shape[0], S)
+    assert got.shape == (idx.shape[0], S), f"shape {tuple(got.shape)}; expected (batch, slots)"
+    assert got.dtype == torch.float32, f"dtype {got.dtype}; counts are float32 (the docstring)"
     assert torch.equal(got, loop_counts(idx, mask, S, per_row=True)), "per-row counts differ from the loop"
     assert torch.equal(memory.count_reads(FakeMemory(idx, S), None), loop_counts(idx, None, S)), "with no mask every token counts"

@@ -24,7 +24,7 @@ def _check(got, want, what):
     assert np.array_equal(np.isinf(got), np.isinf(want)), f"{what}: unread rows (count 0), and only they, must score -inf"
     assert np.all(got[np.isinf(got)] < 0), f"{what}: unread rows must score -inf, not +inf"
     ok = ~np.isinf(want)
-    assert np.allclose(got[ok], want[ok], rtol=1e-9, atol=1e-12), f"{what}: scores differ from the formula"
+    assert np.allclose(got[ok], want[ok], rtol=1e-6, atol=1e-12), f"{what}: scores differ from the formula (compute in float64, as p is)"
 
 
 @pytest.mark.parametrize("seed", range(3))
