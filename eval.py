@@ -643,23 +643,27 @@ def _plotted_probes(groups: list[dict]) -> tuple[list[str], list[str]]:
     return keep, notes
 
 
-def _place_labels(ax, pts: list[tuple[float, float, str, str]]) -> None:
-    """Number each point, trying offsets around it until the number's box overlaps no number
-    already placed (boxes in display pixels, so it works on a symlog axis too)."""
-    offsets = [(4, 3), (4, -11), (-13, 3), (-13, -11), (4, 12), (-13, 12), (4, -20), (-13, -20), (12, -4), (-22, -4)]
-    placed: list[tuple[float, float]] = []
-    for x, y, text, color in pts:
-        px, py = ax.transData.transform((x, y))
-        w = 6 * len(text) + 2
-        for dx, dy in offsets:
-            bx, by = px + dx * 1.4, py + dy * 1.4
-            if all(abs(bx - qx) > w or abs(by - qy) > 12 for qx, qy in placed):
-                break
-        placed.append((bx, by))
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=7, color=color, weight="bold")
+def _place_labels(ax, pts: list[tuple[float, float, str, str, float]]) -> None:
+    """Number each point, trying offsets around it until the number's box overlaps neither a
+    number already placed nor any point (boxes in display pixels: works on a symlog axis too)."""
+    offsets = [(5, 4), (5, -12), (-15, 4), (-15, -12), (5, 14), (-15, 14), (5, -22), (-15, -22), (14, -4), (-25, -4),
+               (16, 12), (-27, 12), (16, -20), (-27, -20)]
+    s = ax.figure.dpi / 72  # points -> pixels
+    centres = [tuple(ax.transData.transform((x, y))) for x, y, *_ in pts]
+    boxes = [(px, py, p[4] * s, p[4] * s) for (px, py), p in zip(centres, pts)]  # (centre x, centre y, width, height): the points and rings
+
+    def free(b):
+        return all(abs(b[0] - q[0]) * 2 >= b[2] + q[2] or abs(b[1] - q[1]) * 2 >= b[3] + q[3] for q in boxes)
+
+    for (x, y, text, color, _), (px, py) in zip(pts, centres):
+        w, h = 5.5 * len(text) * s, 8 * s
+        cands = [(dx, dy, (px + dx * s + w / 2, py + dy * s + h / 2, w, h)) for dx, dy in offsets]
+        dx, dy, box = next((c for c in cands if free(c[2])), cands[0])
+        boxes.append(box)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, color=color, weight="bold")
 
 
-def _plot_panel(ax, groups: list[dict], probe: str, mark: set) -> None:
+def _plot_panel(ax, groups: list[dict], probe: str, mark: set) -> list[tuple[float, float, str, str, float]]:
     """One probe: each method's Pareto frontier as a line with 95% error bars both ways,
     dominated settings as faint points, every point numbered, the marked setting ringed."""
     ax.axhline(0, color="black", lw=0.8, ls="--")
@@ -678,17 +682,17 @@ def _plot_panel(ax, groups: list[dict], probe: str, mark: set) -> None:
             on = i in front
             ax.errorbar([x], [y], xerr=[[x - xl], [xh - x]], yerr=[[y - yl], [yh - y]], color=c, alpha=1 if on else 0.3,
                         marker="o", ms=5 if on else 4, mfc=c if on else "white", capsize=2, lw=1 if on else 0.8, zorder=3 if on else 2)
-            if mark & set(r["name"] for r in g["runs"]):
+            ringed = bool(mark & set(r["name"] for r in g["runs"]))
+            if ringed:
                 ax.plot([x], [y], marker="o", ms=15, mfc="none", mec="black", mew=1.5, ls="none", zorder=5)
-            labels.append((x, y, str(g["number"]), c if on else "gray"))
+            labels.append((x, y, str(g["number"]), c if on else "gray", 17 if ringed else 9))  # last: the marker's size in points
         fx = sorted(xy[i] for i in front)
         ax.plot([p[0] for p in fx], [p[1] for p in fx], color=c, lw=1.8, zorder=3)
-    ax.autoscale_view()
-    _place_labels(ax, sorted(labels))
     ax.set_xlabel("task accuracy, held-out phrasings (learning)")
     ax.set_ylabel(f"{probe}: {FORGET_UNIT[probe]} (forgetting)")
     ax.grid(alpha=0.3)
     ax.set_title(probe + (" (symlog axis)" if ax.get_yscale() == "symlog" else ""))
+    return sorted(labels)
 
 
 def _legend_lines(groups: list[dict], mark: set) -> list[tuple[str, str]]:
@@ -713,22 +717,25 @@ def _plot(groups: list[dict], split: str, path: str, boot: str = "items", mark=f
         g["number"] = i
     probes, notes = _plotted_probes(groups)
     legend = _legend_lines(groups, set(mark))
-    width = max(len(t) for t, _ in legend) * 0.075 + 0.5
-    fig = plt.figure(figsize=(4.8 * len(probes) + width, 5.2))
-    axes = fig.subplots(1, len(probes) + 1, gridspec_kw={"width_ratios": [4.8] * len(probes) + [width]})
-    for ax, probe in zip(axes, probes):
-        _plot_panel(ax, groups, probe, set(mark))
-    axes[-1].axis("off")
+    rows = (len(probes) + 2) // 2  # the panels and the legend, two per row
+    fig = plt.figure(figsize=(13, 4.9 * rows + 0.8))
+    axes = list(fig.subplots(rows, 2).flat)
+    labels = [_plot_panel(ax, groups, probe, set(mark)) for ax, probe in zip(axes, probes)]
+    for ax in axes[len(probes):]:
+        ax.axis("off")
+    box = axes[len(probes)]
     for i, (text, color) in enumerate(legend):
-        axes[-1].text(0, 1 - i * 0.045, text, color=color, fontsize=8, family="monospace", va="top", transform=axes[-1].transAxes)
+        box.text(0, 1 - i * min(0.06, 1 / len(legend)), text, color=color, fontsize=8.5, family="monospace", va="top", transform=box.transAxes)
     over = "items" if boot == "items" else "seeds, then items"
     fig.suptitle(f"learning vs forgetting, {split} split (better = right and low)")
-    caption = [f"Each point: one setting, mean over its seeds; bars: 95% bootstrap intervals over {over}. "
+    caption = [f"Each point: one setting, mean over its seeds; bars: 95% bootstrap intervals over {over}.",
                "Line: each method's Pareto frontier (no other setting of that method learns more and forgets less); "
                "faint: dominated settings" + ("; ring: the default setting." if mark else "."),
                "Runs: " + ", ".join(f"{d}/ ({n})" for d, n in (sources or {}).items()) + (". " + "; ".join(notes) + "." if notes else "")]
-    fig.text(0.01, 0.01, "\n".join(caption), fontsize=7.5, va="bottom", wrap=True)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.text(0.01, 0.005, "\n".join(caption), fontsize=8, va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.8 / (4.9 * rows + 0.8), 1, 1))
+    for ax, pts in zip(axes, labels):  # numbers placed once the layout is final, in its pixels
+        _place_labels(ax, pts)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with common.atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
