@@ -35,7 +35,7 @@ CMP_T, CMP_D, SAT_T, SAT_D = R + "comparison/test/", R + "comparison/dev/", R + 
 CAP, ROB, TOPT = R + "recipe/step-cap/dev/", R + "recipe/robustness/test/", R + "recipe/top-t/dev/"
 RULE, RULE_T, OVER = R + "recipe/ranking-rule/dev/", R + "recipe/ranking-rule/test/", R + "recipe/over-read/dev/"
 TWO, SCALE, BG, MCQ = R + "recipe/two-stage/dev/", R + "recipe/output-scale/dev/", R + "recipe/background-docs/dev/", R + "mcq-task/"
-PRESET_DEV = TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s*"  # today's preset, 60 steps, dev
+PRESET_DEV = TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s*"  # the default, 60 steps, dev
 THEN_DEV = CAP + "smf-dev-lr4000-cap5-st60-s*"  # top-t 2000, lr 4000, cap 5
 PRESET_TEST = ROB + "smf-test-lr8000-cap5-topt1000-st60-s*"
 THEN_TEST = ROB + "smf-test-lr4000-cap5-st60-s*"
@@ -56,27 +56,27 @@ TABLES: dict[str, dict] = {
         ("full lr 3e-5, 360 steps", [SAT_D + "full-dev-lr3e-05-st360-s0"]),
         ("SMF lr 4000 + cap 5, top-t 2000, 180 steps", [SAT_D + "smf-dev-lr4000-cap5-st180-s0"]),
         ("SMF lr 4000 + cap 5, top-t 2000, 540 steps", [SAT_D + "smf-dev-lr4000-cap5-st540-s0"]),
-        ("SMF preset (top-t 1000, lr 8000, cap 5), 540 steps", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s*"])]},
+        ("SMF default (top-t 1000, lr 8000, cap 5), 540 steps", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s*"])]},
     "saturation-dev-matched": {"kind": "compare", "runs": [CMP_D + "*", SAT_D + "smf-dev-lr2000-*", SAT_D + "full-*", SAT_D + "smf-dev-lr4000-*"],
                                "boot": "items", "part": 1, "levels": (0.4, 0.5, 0.6, 0.7, 0.75, 0.8), "probes": ("wiki_ppl",)},
     "saturation-test": {"kind": "groups", "rows": [
-        ("**SMF preset (top-t 1000, lr 8000), 540 steps**", [SAT_T + "smf-test-lr8000-cap5-topt1000-st540-s*"]),
-        ("SMF top-t 2000, lr 4000 (the preset before), 540 steps", [SAT_T + "smf-test-lr4000-cap5-st540-s*"]),
+        ("**SMF default (top-t 1000, lr 8000), 540 steps**", [SAT_T + "smf-test-lr8000-cap5-topt1000-st540-s*"]),
+        ("SMF top-t 2000, lr 4000 (the second default), 540 steps", [SAT_T + "smf-test-lr4000-cap5-st540-s*"]),
         ("full lr 3e-5, 180 steps", [CMP_T + "full-test-lr3e-05-st180-s*"]),
         ("full lr 3e-5, 360 steps", [SAT_T + "full-test-lr3e-05-st360-s*"])]},
     "saturation-test-matched": {"kind": "compare", "runs": [CMP_T + "*", SAT_T + "*", ROB + "*"], "boot": "items", "part": 1,
                                 "levels": (0.5, 0.6, 0.7, 0.75, 0.8), "probes": ("wiki_ppl",), "methods": ("full", "smf")},
     "step-cap-dev": {"kind": "groups", "rows": [
-        ("lr 2000, no cap (the first preset)", [CMP_D + "smf-dev-lr2000-st60-s0", CAP + "smf-dev-lr2000-st60-s[12]"]),
+        ("lr 2000, no cap (the first default)", [CMP_D + "smf-dev-lr2000-st60-s0", CAP + "smf-dev-lr2000-st60-s[12]"]),
         ("lr 4000, no cap", [CMP_D + "smf-dev-lr4000-st60-s0", CAP + "smf-dev-lr4000-st60-s[12]"]),
         ("lr 2000, cap 5", [CAP + "smf-dev-lr2000-cap5-st60-s0"]),
-        ("**lr 4000, cap 5** (the second preset)", [THEN_DEV]),
+        ("**lr 4000, cap 5** (the second default)", [THEN_DEV]),
         ("lr 4000, cap 5, seed 0 alone", [CAP + "smf-dev-lr4000-cap5-st60-s0"]),
         ("lr 4000, cap 15", [CAP + "smf-dev-lr4000-cap15-st60-s0"])]},
     "top-t-dev": {"kind": "groups", "rows": [
-        ("top-t 2000, lr 4000 (the second preset)", [THEN_DEV]),
+        ("top-t 2000, lr 4000 (the second default)", [THEN_DEV]),
         ("its top-t x2 (4000)", [TOPT + "smf-dev-lr4000-cap5-topt4000-st60-s0"]),
-        ("**top-t 1000, lr 8000 (the preset)**", [PRESET_DEV]),
+        ("**top-t 1000, lr 8000 (the default)**", [PRESET_DEV]),
         ("its lr x0.5 (4000)", [TOPT + "smf-dev-lr4000-cap5-topt1000-st60-s0"]),
         ("its lr x2 (16000)", [TOPT + "smf-dev-lr16000-cap5-topt1000-st60-s0"]),
         ("its top-t x0.5 (500)", [TOPT + "smf-dev-lr8000-cap5-topt500-st60-s0"]),
@@ -84,20 +84,20 @@ TABLES: dict[str, dict] = {
         ("top-t 2000, lr 4000, **540 steps**", [SAT_D + "smf-dev-lr4000-cap5-st540-s0"]),
         ("top-t 1000, lr 8000, **540 steps**", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s0"])]},
     "robustness-then-test": {"kind": "groups", "rows": [
-        ("**second preset: lr 4000, cap 5, top-t 2000**", [THEN_TEST]),
+        ("**second default: lr 4000, cap 5, top-t 2000**", [THEN_TEST]),
         ("lr x0.5 (2000)", [ROB + "smf-test-lr2000-cap5-st60-s*"]),
         ("lr x2 (8000)", [ROB + "smf-test-lr8000-cap5-st60-s*"]),
         ("top-t x0.5 (1000)", [ROB + "smf-test-lr4000-cap5-topt1000-st60-s*"]),
         ("top-t x2 (4000)", [ROB + "smf-test-lr4000-cap5-topt4000-st60-s*"]),
-        ("first preset: lr 2000, no cap", [CMP_T + "smf-test-lr2000-st60-s*"]),
+        ("first default: lr 2000, no cap", [CMP_T + "smf-test-lr2000-st60-s*"]),
         ("lr 4000, no cap", [CMP_T + "smf-test-lr4000-st60-s*"])]},
     "robustness-test": {"kind": "groups", "rows": [
-        ("**preset: top-t 1000, lr 8000, cap 5**", [PRESET_TEST]),
+        ("**default: top-t 1000, lr 8000, cap 5**", [PRESET_TEST]),
         ("lr x0.5 (4000)", [ROB + "smf-test-lr4000-cap5-topt1000-st60-s*"]),
         ("lr x2 (16000)", [ROB + "smf-test-lr16000-cap5-topt1000-st60-s*"]),
         ("top-t x0.5 (500)", [ROB + "smf-test-lr8000-cap5-topt500-st60-s*"]),
         ("top-t x2 (2000)", [ROB + "smf-test-lr8000-cap5-st60-s*"]),
-        ("(second preset: top-t 2000, lr 4000)", [THEN_TEST]),
+        ("(second default: top-t 2000, lr 4000)", [THEN_TEST]),
         ("(its top-t x2: 4000)", [ROB + "smf-test-lr4000-cap5-topt4000-st60-s*"])]},
     "over-read-dev": {"kind": "groups", "rows": [
         ("top-t 4000", [TOPT + "smf-dev-lr4000-cap5-topt4000-st60-s0"]),
@@ -105,37 +105,37 @@ TABLES: dict[str, dict] = {
         ("top-t 4000, R = 2", [OVER + "smf-dev-lr4000-cap5-topt4000-rr2-st60-s0"]),
         ("top-t 2000, R = 1", [OVER + "smf-dev-lr4000-cap5-rr1-st60-s0"])]},
     "ranking-rule-dev": {"kind": "groups", "rows": [
-        ("**TF-IDF (preset), 60 steps**", [PRESET_DEV]),
+        ("**TF-IDF (default), 60 steps**", [PRESET_DEV]),
         ("KL, 60 steps", [RULE + "smf-dev-rulekl-st60-s*"]),
         ("TF, 60 steps", [RULE + "smf-dev-ruletf-st60-s*"]),
         ("random, 60 steps", [RULE + "smf-dev-rulerandom-st60-s*"]),
-        ("**TF-IDF (preset), 540 steps**", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s*"]),
+        ("**TF-IDF (default), 540 steps**", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s*"]),
         ("random, 540 steps", [RULE + "smf-dev-rulerandom-st540-s*"])]},
     "ranking-rule-test": {"kind": "groups", "rows": [
-        ("TF-IDF (preset), 540 steps", [SAT_T + "smf-test-lr8000-cap5-topt1000-st540-s[01]"]),
+        ("TF-IDF (default), 540 steps", [SAT_T + "smf-test-lr8000-cap5-topt1000-st540-s[01]"]),
         ("random rows, 540 steps", [RULE_T + "smf-test-rulerandom-st540-s*"])]},
     "background-docs-dev": {"kind": "groups", "rows": [
-        ("IDF from 64 documents (preset), 60 steps", [TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s0"]),
+        ("IDF from 64 documents (default), 60 steps", [TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s0"]),
         ("IDF from 272 documents, 60 steps", [BG + "smf-dev-bg272-st60-s0"]),
-        ("IDF from 64 documents (preset), 540 steps", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s0"]),
+        ("IDF from 64 documents (default), 540 steps", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s0"]),
         ("IDF from 272 documents, 540 steps", [BG + "smf-dev-bg272-st540-s0"])]},
     "output-scale-dev": {"kind": "groups", "rows": [
-        ("preset (no scale), 60 steps", [TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s0"]),
+        ("default (no scale), 60 steps", [TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s0"]),
         ("scale lr 0.003, 60 steps", [SCALE + "smf-dev-scale3e-3-st60-s0"]),
         ("scale lr 0.01, 60 steps", [SCALE + "smf-dev-scale1e-2-st60-s0"]),
         ("scale lr 0.03, 60 steps", [SCALE + "smf-dev-scale3e-2-st60-s0"]),
-        ("preset (no scale), 540 steps", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s0"]),
+        ("default (no scale), 540 steps", [SAT_D + "smf-dev-lr8000-cap5-topt1000-st540-s0"]),
         ("scale lr 0.01, 540 steps", [SCALE + "smf-dev-scale1e-2-st540-s0"])]},
     "two-stage-dev": {"kind": "groups", "rows": [
         ("retrofit alone (stage 1)", [TWO + "retrofit-dev-s0b"]),
         ("retrofit, then SMF top-t 2000, lr 4000", [TWO + "smf-dev-retrofit-lr4000-cap5-st60-s0"]),
-        ("retrofit, then SMF top-t 1000, lr 8000 (the preset)", [TWO + "smf-dev-retrofit-lr8000-cap5-topt1000-st60-s0"]),
+        ("retrofit, then SMF top-t 1000, lr 8000 (the default)", [TWO + "smf-dev-retrofit-lr8000-cap5-topt1000-st60-s0"]),
         ("retrofit, then SMF top-t 1000, lr 1000", [TWO + "smf-dev-retrofit-lr1000-cap5-topt1000-st60-s0"]),
-        ("fresh memory, SMF preset (for comparison)", [TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s0"]),
+        ("fresh memory, SMF default (for comparison)", [TOPT + "smf-dev-lr8000-cap5-topt1000-st60-s0"]),
         ("fresh memory, SMF top-t 2000, lr 8000", [TOPT + "smf-dev-lr8000-cap5-topt2000-st60-s0"])]},
     "mcq-task": {"kind": "groups", "seen": True, "rows": [
-        ("**SMF, the preset (top-t 1000, lr 8000)**", [MCQ + "mcq-smf-default-t1000"]),
-        ("SMF, the second preset (top-t 2000, lr 4000)", [MCQ + "mcq-smf-default"]),
+        ("**SMF, the default (top-t 1000, lr 8000)**", [MCQ + "mcq-smf-default-t1000"]),
+        ("SMF, the second default (top-t 2000, lr 4000)", [MCQ + "mcq-smf-default"]),
         ("LoRA (lr 1e-3)", [MCQ + "mcq-lora-default"]),
         ("full (lr 1e-4)", [MCQ + "mcq-full-default"])]},
     "harness": {"kind": "harness", "file": R + "harness/check-62-pages.json"},
