@@ -153,7 +153,6 @@ def _cached_summarize(runs: list[dict], reps: int = 2000, boot: str = "items") -
 
 
 _CACHE: dict = {}
-eval.summarize = _cached_summarize  # compare_report calls it by the module's name
 
 MARK = re.compile(r"<!-- table: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /table -->", re.S)
 _SUMMARIES: dict = {}
@@ -262,8 +261,14 @@ BUILDERS = {"groups": groups_table, "compare": compare_table, "seeds": seeds_tab
 
 
 def build(name: str) -> str:
+    """One table's Markdown. While it is built, eval.compare_report's calls to eval.summarize
+    go through the cache (several tables share settings); eval is restored afterwards."""
     spec = TABLES[name]
-    return BUILDERS[spec["kind"]](spec)
+    eval.summarize = _cached_summarize
+    try:
+        return BUILDERS[spec["kind"]](spec)
+    finally:
+        eval.summarize = _summarize
 
 
 def docs_files() -> list[Path]:

@@ -50,3 +50,28 @@ def test_compare_uses_it_when_asked(tmp_path):
     lo2, hi2 = both["groups"][0]["summary"]["task_acc"]["ci"]
     assert hi1 - lo1 < 0.25 and lo2 < 0.3 and hi2 > 0.7
     assert both["bootstrap"] == "seeds-items" and items["bootstrap"] == "items"
+
+
+def test_a_single_runs_table_says_its_interval_covers_items_only(tmp_path, capsys):
+    _fake_run(tmp_path / "a", "smf", 1.0, 0, 20, 1, -25.0)
+    import json
+
+    eval.print_results(json.loads((tmp_path / "a" / "results.json").read_text()))
+    out = capsys.readouterr().out
+    assert eval.SINGLE_RUN_CAVEAT in out and "items only" in eval.SINGLE_RUN_CAVEAT
+
+
+def test_the_plot_leaves_out_a_probe_whose_runs_used_different_forms(tmp_path):
+    """Two runs whose gk_acc base values differ measured two probes: never one axis."""
+    import json
+
+    _fake_run(tmp_path / "a", "smf", 1.0, 0, 20, 1, -25.0)
+    _fake_run(tmp_path / "b", "full", 1.0, 0, 24, 1, -25.0)
+    r = json.loads((tmp_path / "b" / "results.json").read_text())
+    r["base"]["gk_acc"] = 0.8
+    (tmp_path / "b" / "results.json").write_text(json.dumps(r))
+    _, groups = eval.compare_report([tmp_path / "a", tmp_path / "b"])
+    probes, notes = eval._plotted_probes(groups)
+    assert probes == ["wiki_ppl", "world_acc"] and notes[0].startswith("gk_acc left out")
+    eval.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "p.png"), mark=["a"])
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
