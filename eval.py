@@ -6,7 +6,8 @@
   is in scoring.py; every prompt format is in tasks.py.
 - `evaluate_run`: base vs trained numbers of one run (the base model's cached).
 - `load_run`: a finished run's model, loaded the way train.py saved it.
-- `compare`: groups of runs (seeds pooled) with 95% intervals, forgetting at matched
+- `compare`: groups of runs (seeds pooled) with 95% intervals (over items, or with
+  `--bootstrap seeds-items` over seeds and then items), forgetting at matched
   learning along each method's frontier, and the frontier plot.
 - The command line: `python eval.py RUN`, `--model ID`, `--compare RUN...`.
 """
