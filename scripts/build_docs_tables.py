@@ -15,6 +15,7 @@ so prose tables and raw results cannot drift apart.
     python scripts/build_docs_tables.py            # rewrite the tables in docs/ in place
     python scripts/build_docs_tables.py --check    # exit 1 and name the tables that differ
     python scripts/build_docs_tables.py --print NAME
+    python scripts/build_docs_tables.py --figures  # also redraw docs/figures/ (eval.py --compare --plot)
 """
 from __future__ import annotations
 
@@ -153,6 +154,14 @@ def _cached_summarize(runs: list[dict], reps: int = 2000, boot: str = "items") -
 
 
 _CACHE: dict = {}
+
+# the figures in docs/, each drawn by eval.py --compare --plot over these runs (--figures redraws them)
+FIGURES = {
+    "docs/figures/frontier-test.png": {"runs": [CMP_T + "*", SAT_T + "*", PRESET_TEST], "boot": "seeds-items",
+                                       "mark": ["smf-test-lr8000-cap5-topt1000-st60-s0"]},
+    "docs/figures/frontier-dev.png": {"runs": [CMP_D + "*", SAT_D + "*", PRESET_DEV], "boot": "items",
+                                      "mark": ["smf-dev-lr8000-cap5-topt1000-st60-s0"]},
+}
 
 MARK = re.compile(r"<!-- table: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /table -->", re.S)
 _SUMMARIES: dict = {}
@@ -298,7 +307,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Rebuild the results tables in docs/ from results/.")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table in docs/ differs from its rebuild")
     p.add_argument("--print", dest="name", help="print one table (a NAME from TABLES)")
+    p.add_argument("--figures", action="store_true", help="also redraw the figures in docs/figures/ (eval.py --compare --plot)")
     a = p.parse_args(argv)
+    if a.figures:
+        for path, spec in FIGURES.items():
+            eval.compare([Path(r).relative_to(ROOT) for r in _runs(spec["runs"])], str(ROOT / path), boot=spec["boot"], mark=spec["mark"])
     if a.name:
         if a.name not in TABLES:
             raise SystemExit(f"error: unknown table {a.name!r}; known: {', '.join(TABLES)}.")
