@@ -6,7 +6,8 @@
   is in scoring.py; every prompt format is in tasks.py.
 - `evaluate_run`: base vs trained numbers of one run (the base model's cached).
 - `load_run`: a finished run's model, loaded the way train.py saved it.
-- `compare`: groups of runs (seeds pooled) with 95% intervals, forgetting at matched
+- `compare`: groups of runs (seeds pooled) with 95% intervals (over items, or with
+  `--bootstrap seeds-items` over seeds and then items), forgetting at matched
   learning along each method's frontier, and the frontier plot.
 - The command line: `python eval.py RUN`, `--model ID`, `--compare RUN...`.
 """
@@ -32,7 +33,7 @@ import common
 import memory
 import tasks
 from scoring import choice_accuracy, greedy_generate, letter_accuracy, perplexity, rolling_loglik, shared_prompt_logprobs
-from stats import at_level, bootstrap, pareto, perplexity_change, points_lost
+from stats import at_level, bootstrap, bootstrap_seeds_items, pareto, perplexity_change, points_lost
 
 
 def normalize_harness(text: str) -> str:
@@ -316,23 +317,32 @@ def _pairs(metric: str, base: dict, trained: dict) -> np.ndarray:
     return np.array([b, t], dtype=np.float64).T
 
 
-def summarize(runs: list[dict], reps: int = 2000) -> dict:
+BOOTSTRAPS = ("items", "seeds-items")
+
+
+def summarize(runs: list[dict], reps: int = 2000, boot: str = "items") -> dict:
     """Mean over seeds and a 95% interval for every tiny headline metric of a group of runs
     (the same settings, one run per seed). Learning (task_acc): accuracy, items resampled
     within each seed. Forgetting (probes): change from the base model, items resampled
-    paired across base and trained and across seeds (every seed shares the probe items)."""
-    out: dict = {"seeds": [r.get("seed") for r in runs], "n_runs": len(runs)}
+    paired across base and trained and across seeds (every seed shares the probe items).
+    boot="items" resamples items only (stats.bootstrap: the noise of the finite item sets);
+    boot="seeds-items" first resamples the seeds, then the items within each drawn seed
+    (stats.bootstrap_seeds_items: training noise between seeds included)."""
+    if boot not in BOOTSTRAPS:
+        raise ValueError(f"unknown bootstrap {boot!r}; choose one of {', '.join(BOOTSTRAPS)}.")
+    bootstrap_fn = bootstrap if boot == "items" else bootstrap_seeds_items
+    out: dict = {"seeds": [r.get("seed") for r in runs], "n_runs": len(runs), "bootstrap": boot}
     for metric in HEADLINE["tiny"]:
         if metric == "task_acc":
             groups = [np.array(r["trained"]["items"]["task"], dtype=np.float64) for r in runs]
             stat = lambda gs: float(np.mean([g.mean() for g in gs]))
-            out[metric] = {"value": stat(groups), "ci": bootstrap(groups, stat, reps, paired=False),
+            out[metric] = {"value": stat(groups), "ci": bootstrap_fn(groups, stat, reps, paired=False),
                            "base": float(np.mean([r["base"]["task_acc"] for r in runs])),
                            "per_seed": [float(g.mean()) for g in groups], "n_items": int(sum(len(g) for g in groups))}
         else:
             groups = [_pairs(metric, r["base"], r["trained"]) for r in runs]
             stat = _forgetting_stat(metric)
-            out[metric] = {"forgetting": stat(groups), "ci": bootstrap(groups, stat, reps, paired=True),
+            out[metric] = {"forgetting": stat(groups), "ci": bootstrap_fn(groups, stat, reps, paired=True),
                            "base": runs[0]["base"][metric], "trained": float(np.mean([r["trained"][metric] for r in runs])),
                            "per_seed": [stat([g]) for g in groups], "n_items": len(groups[0])}
     return out
@@ -346,7 +356,7 @@ def print_results(results: dict, title: str = "results") -> None:
     for c in ("metric", "kind", "base", "trained", "change", "95% interval of the change"):
         t.add_column(c, justify="left" if c in ("metric", "kind") else "right")
     b, tr = results["base"], results["trained"]
-    summary = summarize([results], reps=1000) if results.get("protocol") == "tiny" and "items" in tr else {}
+    summary = summarize([results]) if results.get("protocol") == "tiny" and "items" in tr else {}
     for k, (kind, higher) in METRICS.items():
         if k in tr and k in b:
             d = tr[k] - b[k]
@@ -362,6 +372,13 @@ def print_results(results: dict, title: str = "results") -> None:
                 ci = f"forgetting {lo:+.1f}..{hi:+.1f} {FORGET_UNIT[k]} (n={summary[k]['n_items']})"
             t.add_row(k, "learn" if kind == "task" else "forget", _fmt(b[k]), _fmt(tr[k]), f"[{col}]{d:+.4f}{rel}[/{col}]", ci)
     Console().print(t)
+    if summary:
+        print(SINGLE_RUN_CAVEAT)
+
+
+# Printed under a single run's table: its intervals resample that run's items and nothing else.
+SINGLE_RUN_CAVEAT = ("These intervals cover the items only: another seed, or the same seed on another machine "
+                     "(float rounding), moves a run by several points (measured spread: docs/RESULTS.md).")
 
 
 # ---------------------------------------------------------------- loading a run
@@ -549,10 +566,26 @@ def markdown_tables(report: dict) -> str:
     return "\n".join(lines[:-1]) + "\n"
 
 
-def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_json: str | None = None) -> dict:
+def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_json: str | None = None,
+            boot: str = "items", mark=()) -> dict:
     """Group the runs (same settings, several seeds), summarise each group with 95%
-    intervals, print one table of the groups and one of each method's forgetting at
-    matched learning, and draw the frontier plot. Tiny-protocol runs of one split only."""
+    intervals (`boot`: "items", or "seeds-items" to resample seeds too), print one table of
+    the groups and one of each method's forgetting at matched learning, and draw the
+    frontier plot (the groups holding a run named in `mark` are ringed as the default
+    setting). Tiny-protocol runs of one split only."""
+    report, groups = compare_report(run_dirs, levels, boot)
+    print_report(report)
+    _plot(groups, report["split"], plot_path, boot=boot, mark=set(mark), sources=report["sources"])
+    if out_json:
+        common.write_json(out_json, report)
+        with common.atomic_path(str(out_json).removesuffix(".json") + ".md") as tmp:
+            Path(tmp).write_text(markdown_tables(report))
+        print(f"summary written to {out_json} (and the tables as Markdown beside it)")
+    return report
+
+
+def compare_report(run_dirs, levels=LEVELS, boot: str = "items") -> tuple[dict, list[dict]]:
+    """The numbers of --compare without printing or plotting: (report, groups)."""
     rows = _read_results(run_dirs)
     if not rows:
         raise SystemExit("error: none of the given folders holds a finished, evaluated run (runs/<name>/results.json).")
@@ -564,14 +597,24 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
         raise SystemExit(f"error: --compare draws frontiers for tiny-protocol runs; these are {protocol}. Use `python eval.py RUN` per run.")
     groups = group_runs(rows)
     for g in groups:
-        g["summary"] = summarize(g["runs"])
+        g["summary"] = summarize(g["runs"], boot=boot)
     groups.sort(key=lambda g: (g["method"], g["lr"], g["steps"] or 0))
     chosen = choose_settings(groups) if split == "dev" else None
-    report = {"protocol": protocol, "split": split, "levels": list(levels), "frontier": frontier_table(groups, levels), "chosen": chosen,
+    sources: dict[str, int] = {}
+    for d in map(Path, run_dirs):
+        sources[d.parent.as_posix()] = sources.get(d.parent.as_posix(), 0) + 1
+    report = {"protocol": protocol, "split": split, "bootstrap": boot, "sources": sources, "levels": list(levels),
+              "frontier": frontier_table(groups, levels), "chosen": chosen,
               "groups": [{"label": g["label"], "method": g["method"], "lr": g["lr"], "steps": g["steps"],
                           "runs": [r["name"] for r in g["runs"]], "summary": g["summary"]} for g in groups]}
+    return report, groups
+
+
+def print_report(report: dict) -> None:
+    """The two --compare tables (and, on dev runs, the settings the rule chooses) on the terminal."""
     con = Console()
-    titles = (f"runs compared (tiny protocol, {split} split; mean over seeds, 95% bootstrap interval over items)",
+    over = "items" if report.get("bootstrap", "items") == "items" else "seeds, then items within each seed"
+    titles = (f"runs compared (tiny protocol, {report['split']} split; mean over seeds, 95% bootstrap interval over {over})",
               "forgetting at matched learning (interpolated along each method's frontier, interval bounds too)")
     for title, (head, rows) in zip(titles, table_cells(report)):
         t = Table(title=title)
@@ -582,56 +625,118 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
         con.print(t)
         if title == titles[0]:
             con.print("forgetting: wiki_ppl in % perplexity increase, world_acc and gk_acc in accuracy points lost (positive = forgot).")
-    if chosen:
+    if report.get("chosen"):
         con.print(f"settings chosen on these dev runs (task_acc >= {TARGET}, then least wiki_ppl forgetting; else most learning):")
-        for m, c in chosen.items():
+        for m, c in report["chosen"].items():
             con.print(f"  {m}: {c['label']}" + ("" if c["reached_target"] else f" (no setting reached {TARGET})"))
-    _plot(groups, split, plot_path)
-    if out_json:
-        common.write_json(out_json, report)
-        with common.atomic_path(str(out_json).removesuffix(".json") + ".md") as tmp:
-            Path(tmp).write_text(markdown_tables(report))
-        print(f"summary written to {out_json} (and the tables as Markdown beside it)")
-    return report
 
 
-def _plot(groups: list[dict], split: str, path: str) -> None:
-    """One panel per forgetting probe: task accuracy (x) against forgetting (y, 0 = the base
-    model), one colour and line per method through its settings in order of learning, 95%
-    error bars both ways, each point labelled with its learning rate."""
+def _plotted_probes(groups: list[dict]) -> tuple[list[str], list[str]]:
+    """The probes that are one probe across these groups (the same base value in every group),
+    and a note for each left out (e.g. an earlier form of the general-knowledge probe)."""
+    keep, notes = [], []
+    for probe in HEADLINE["tiny"][1:]:
+        bases = sorted({round(g["summary"][probe]["base"], 4) for g in groups})
+        if len(bases) == 1:
+            keep.append(probe)
+        else:
+            notes.append(f"{probe} left out: its base value differs between runs ({', '.join(map(str, bases))}), so they used different probes")
+    return keep, notes
+
+
+def _place_labels(ax, pts: list[tuple[float, float, str, str, float]]) -> None:
+    """Number each point, trying offsets around it until the number's box overlaps neither a
+    number already placed nor any point (boxes in display pixels: works on a symlog axis too)."""
+    offsets = [(5, 4), (5, -12), (-15, 4), (-15, -12), (5, 14), (-15, 14), (5, -22), (-15, -22), (14, -4), (-25, -4),
+               (16, 12), (-27, 12), (16, -20), (-27, -20)]
+    s = ax.figure.dpi / 72  # points -> pixels
+    centres = [tuple(ax.transData.transform((x, y))) for x, y, *_ in pts]
+    boxes = [(px, py, p[4] * s, p[4] * s) for (px, py), p in zip(centres, pts)]  # (centre x, centre y, width, height): the points and rings
+
+    def free(b):
+        return all(abs(b[0] - q[0]) * 2 >= b[2] + q[2] or abs(b[1] - q[1]) * 2 >= b[3] + q[3] for q in boxes)
+
+    for (x, y, text, color, _), (px, py) in zip(pts, centres):
+        w, h = 5.5 * len(text) * s, 8 * s
+        cands = [(dx, dy, (px + dx * s + w / 2, py + dy * s + h / 2, w, h)) for dx, dy in offsets]
+        dx, dy, box = next((c for c in cands if free(c[2])), cands[0])
+        boxes.append(box)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, color=color, weight="bold")
+
+
+def _plot_panel(ax, groups: list[dict], probe: str, mark: set) -> list[tuple[float, float, str, str, float]]:
+    """One probe: each method's Pareto frontier as a line with 95% error bars both ways,
+    dominated settings as faint points, every point numbered, the marked setting ringed."""
+    ax.axhline(0, color="black", lw=0.8, ls="--")
+    ax.plot([groups[0]["summary"]["task_acc"]["base"]], [0], marker="*", ms=13, color="black", ls="none", zorder=4)
+    if probe == "wiki_ppl" and max(abs(g["summary"][probe]["ci"][1]) for g in groups) > 25:  # one far point must not flatten the rest
+        ax.set_yscale("symlog", linthresh=5)
+    labels = []
+    for method in sorted({g["method"] for g in groups}):
+        gs = [g for g in groups if g["method"] == method]
+        xy = [(g["summary"]["task_acc"]["value"], g["summary"][probe]["forgetting"]) for g in gs]
+        front = set(pareto(xy))
+        c = COLORS.get(method, "tab:gray")
+        for i, (g, (x, y)) in enumerate(zip(gs, xy)):
+            xl, xh = g["summary"]["task_acc"]["ci"]
+            yl, yh = g["summary"][probe]["ci"]
+            on = i in front
+            ax.errorbar([x], [y], xerr=[[x - xl], [xh - x]], yerr=[[y - yl], [yh - y]], color=c, alpha=1 if on else 0.3,
+                        marker="o", ms=5 if on else 4, mfc=c if on else "white", capsize=2, lw=1 if on else 0.8, zorder=3 if on else 2)
+            ringed = bool(mark & set(r["name"] for r in g["runs"]))
+            if ringed:
+                ax.plot([x], [y], marker="o", ms=15, mfc="none", mec="black", mew=1.5, ls="none", zorder=5)
+            labels.append((x, y, str(g["number"]), c if on else "gray", 17 if ringed else 9))  # last: the marker's size in points
+        fx = sorted(xy[i] for i in front)
+        ax.plot([p[0] for p in fx], [p[1] for p in fx], color=c, lw=1.8, zorder=3)
+    ax.set_xlabel("task accuracy, held-out phrasings (learning)")
+    ax.set_ylabel(f"{probe}: {FORGET_UNIT[probe]} (forgetting)")
+    ax.grid(alpha=0.3)
+    ax.set_title(probe + (" (symlog axis)" if ax.get_yscale() == "symlog" else ""))
+    return sorted(labels)
+
+
+def _legend_lines(groups: list[dict], mark: set) -> list[tuple[str, str]]:
+    """The numbered legend beside the panels: (text, colour) per setting."""
+    lines = [("*  base model (forgetting 0)", "black")]
+    for g in groups:
+        ring = "  (o default)" if mark & set(r["name"] for r in g["runs"]) else ""
+        seeds = ",".join(map(str, g["summary"]["seeds"]))
+        lines.append((f"{g['number']:>2}  {g['label']}  [seeds {seeds}]{ring}", COLORS.get(g["method"], "tab:gray")))
+    return lines
+
+
+def _plot(groups: list[dict], split: str, path: str, boot: str = "items", mark=frozenset(), sources=None) -> None:
+    """Task accuracy (x) against each forgetting probe (y, 0 = the base model), one panel per
+    probe, a numbered legend as a table beside them and a caption naming the runs."""
     import matplotlib  # only where a plot is drawn: importing it takes ~1 s
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # after matplotlib.use: no display needed
 
-
-    probes = HEADLINE["tiny"][1:]
-    fig, axes = plt.subplots(1, len(probes), figsize=(5.2 * len(probes), 4.4))
-    seeds = sorted({len(g["runs"]) for g in groups})
-    for ax, probe in zip(axes, probes):
-        ax.axhline(0, color="black", lw=0.8, ls="--")
-        base_x = groups[0]["summary"]["task_acc"]["base"]
-        ax.plot([base_x], [0], marker="*", ms=14, color="black", ls="none", label="base model", zorder=4)
-        for method in sorted({g["method"] for g in groups}):
-            gs = sorted([g for g in groups if g["method"] == method], key=lambda g: g["summary"]["task_acc"]["value"])
-            x = [g["summary"]["task_acc"]["value"] for g in gs]
-            y = [g["summary"][probe]["forgetting"] for g in gs]
-            xerr = [[v - g["summary"]["task_acc"]["ci"][0] for v, g in zip(x, gs)], [g["summary"]["task_acc"]["ci"][1] - v for v, g in zip(x, gs)]]
-            yerr = [[v - g["summary"][probe]["ci"][0] for v, g in zip(y, gs)], [g["summary"][probe]["ci"][1] - v for v, g in zip(y, gs)]]
-            c = COLORS.get(method, "tab:gray")
-            ax.errorbar(x, y, xerr=xerr, yerr=yerr, color=c, marker="o", ms=5, capsize=2, lw=1.2, label=method, zorder=3)
-            for i, (xi, yi, g) in enumerate(zip(x, y, gs)):
-                ax.annotate(f"lr {g['lr']:g}, {g['steps']} st", (xi, yi), textcoords="offset points", xytext=(4, 6 if i % 2 else -11), fontsize=7, color=c)
-        if probe == "wiki_ppl" and max(abs(g["summary"][probe]["ci"][1]) for g in groups) > 25:  # one far point must not flatten the rest
-            ax.set_yscale("symlog", linthresh=5)
-        ax.set_xlabel("task accuracy, held-out phrasings (learning)")
-        ax.set_ylabel(f"{probe}: {FORGET_UNIT[probe]} (forgetting)")
-        ax.grid(alpha=0.3)
-        ax.set_title(probe)
-    axes[-1].legend(loc="best", fontsize=8)
-    fig.suptitle(f"learning vs forgetting ({split} split, {'/'.join(map(str, seeds))} seed(s) per point, 95% intervals); "
-                 "better = right and low")
-    fig.tight_layout()
+    for i, g in enumerate(groups, 1):
+        g["number"] = i
+    probes, notes = _plotted_probes(groups)
+    legend = _legend_lines(groups, set(mark))
+    rows = (len(probes) + 2) // 2  # the panels and the legend, two per row
+    fig = plt.figure(figsize=(13, 4.9 * rows + 0.8))
+    axes = list(fig.subplots(rows, 2).flat)
+    labels = [_plot_panel(ax, groups, probe, set(mark)) for ax, probe in zip(axes, probes)]
+    for ax in axes[len(probes):]:
+        ax.axis("off")
+    box = axes[len(probes)]
+    for i, (text, color) in enumerate(legend):
+        box.text(0, 1 - i * min(0.06, 1 / len(legend)), text, color=color, fontsize=8.5, family="monospace", va="top", transform=box.transAxes)
+    over = "items" if boot == "items" else "seeds, then items"
+    fig.suptitle(f"learning vs forgetting, {split} split (better = right and low)")
+    caption = [f"Each point: one setting, mean over its seeds; bars: 95% bootstrap intervals over {over}.",
+               "Line: each method's Pareto frontier (no other setting of that method learns more and forgets less); "
+               "faint: dominated settings" + ("; ring: the default setting." if mark else "."),
+               "Runs: " + ", ".join(f"{d}/ ({n})" for d, n in (sources or {}).items()) + (". " + "; ".join(notes) + "." if notes else "")]
+    fig.text(0.01, 0.005, "\n".join(caption), fontsize=8, va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.8 / (4.9 * rows + 0.8), 1, 1))
+    for ax, pts in zip(axes, labels):  # numbers placed once the layout is final, in its pixels
+        _place_labels(ax, pts)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with common.atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -650,6 +755,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
     p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
     p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
+    p.add_argument("--bootstrap", choices=BOOTSTRAPS, default="items",
+                   help="--compare: 'items' resamples items within each seed (default); 'seeds-items' resamples the seeds, then the items within each drawn seed")
+    p.add_argument("--mark", default="", help="--compare: comma-separated run folder names; the plot rings the setting(s) holding them (the default setting)")
     p.add_argument("--protocol", choices=PROTOCOLS, help="tiny (offline default), harness (lm-evaluation-harness) or paper (seed paper); default: the run's own")
     p.add_argument("--tasks", help="harness/paper: comma-separated subset of medmcqa,wikitext,triviaqa")
     p.add_argument("--limit", type=int, help="first N items of each set (quick looks)")
@@ -717,7 +825,7 @@ def main(argv=None) -> int:
             levels = tuple(float(x) for x in a.levels.split(",") if x.strip())
         except ValueError:
             raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {a.levels!r}.") from None
-        compare(a.run, a.plot, levels, a.summary)
+        compare(a.run, a.plot, levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
         return 0
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
     if a.model:

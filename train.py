@@ -45,8 +45,8 @@ TASKS = ("fictional", "medmcqa", "mcq")
 # ---------------------------------------------------------------- presets
 #
 # Why the tiny preset's numbers are what they are (SmolLM2-135M, fictional facts, 2 CPU cores).
-# A first measurement (memory at layers 12 and 20, SGD lr 0.3..20, the papers' range) learned
-# nothing. Three things were wrong, each measured on this machine:
+# With the memory at layers 12 and 20 and SGD at lr 0.3..20 (the papers' range) nothing was
+# learned. What decides it, each measured on this machine:
 #
 # 1. Gradient scale. SmolLM2's MLP input is small (norm ~2.5 over 576 dims), so a fresh memory
 #    had silu(W_in x) ~ 0.05 and a flat softmax: value-row gradients ~20x too small. The memory
@@ -74,39 +74,41 @@ TASKS = ("fictional", "medmcqa", "mcq")
 #    the loss on answers (a statement counts whole; a question only after "Answer:"), SMF's
 #    held-out accuracy went from 0.36 to 0.47 at the same +0.9% perplexity drift. The seed
 #    paper used every token (--loss-on all); all three methods here share the same loss.
-# Caveat: the perplexity figures in points 3 and 4 were measured on an earlier probe (Python
+# Caveat: the perplexity figures in points 3 and 4 were measured on another probe (Python
 # docs, sharing ~13% of its 8-word phrases with the background corpus, which flatters IDF) and
-# on an earlier, smaller task (12 countries). The learning rates of all three methods are now
-# chosen on dev data by the rule in the README ("How the comparison is made"); the preset
-# values below are the methods' defaults for a single quick run, not tuned on reported data.
-# 5. Bounded step (--row-step-cap 5, on since issue 9): no value row moves further than 5 (L2)
-#    in one step. Uncapped, lr 4000 blew up on some worlds (dev seed 2: WikiText +10.3%, 37
+# on a smaller task (12 countries); they are not in results/. The learning rates of all three
+# methods are chosen on dev data by the rule in docs/RESULTS.md ("How the comparison is made");
+# the preset values below are the methods' defaults for a single quick run.
+# 5. Bounded step (--row-step-cap 5): no value row moves further than 5 (L2) in one step. Uncapped, lr 4000 blew up on some worlds (dev seed 2: WikiText +10.3%, 37
 #    points of real facts lost; test, 3 seeds: +67%) while lr 2000 learned less. Per-row moves
-#    at lr 2000 had median 1-3 and a tail to 120: a few rows, read by few tokens, jumped. With
+#    at lr 2000 had median 1-3 and a tail to 120 (measured, not recorded in results/). With
 #    the cap, lr 4000 on dev seeds 0/1/2 learned 0.537/0.446/0.517 (lr 2000 uncapped:
 #    0.454/0.375/0.383) at WikiText +0.6/-1.3/-0.1% (uncapped lr 4000: +2.2/+5.2/+10.3%).
-#    So the preset is lr 4000 with cap 5, chosen on those dev runs (results/dev-issue9/).
-# 6. Fewer rows per step (top-t 1000 at lr 8000, since issue 9's robustness sweep). A step
-#    reads only ~2,500-4,700 distinct rows per layer, so top-t 2000 kept over half of them and
+#    The test blow-up prompted the cap; lr 4000 with cap 5 was chosen on those dev runs
+#    (results/recipe/step-cap/dev/).
+# 6. Fewer rows per step (top-t 1000 at lr 8000), prompted by the test robustness sweep and
+#    the test saturation runs. A step reads only ~2,500-4,700 distinct rows per layer (measured,
+#    not recorded in results/), so top-t 2000 kept over half of them and
 #    top-t 4000 nearly all: doubling top-t drifted WikiText +2.6% on dev seed 0 (+6.2% on test,
 #    3 seeds) against +0.6%. Top-t 1000 keeps the ranking selective; at lr 8000 it learns about
 #    as much per 60 steps on dev (seeds 0-2: 0.474 against 0.500) and its whole neighbourhood
 #    (lr 4000 / 16000, top-t 500 / 2000) drifted WikiText between -0.0% and +0.7% on dev seed 0.
 #    Trained to saturation (540 steps, dev seed 0) it learned 0.863 at +3.3%, where top-t 2000 /
-#    lr 4000 learned 0.775 at +3.7%. Chosen on those dev runs (results/dev-issue9b/).
+#    lr 4000 learned 0.775 at +3.7%. The values were chosen on those dev runs
+#    (results/recipe/top-t/dev/, results/saturation/dev/).
 #    Tried and not kept: --min-read-ratio (train over-read rows only): at top-t 4000 it did not
 #    lower the drift (R=1: +5.0%, R=2: +3.1%, none: +2.6%; dev seed 0); the rows it keeps out
 #    are not where the forgetting comes from. Nor the two-stage start (retrofit, then SMF;
 #    dev seed 0): at lr 8000 it learned 0.525 at WikiText +4.3% (fresh memory at top-t 2000:
 #    0.521 at +0.7%), at lr 1000 0.354. Reported on test, not used to choose: the preset's
 #    robustness sweep (3 seeds, -0.3% to +0.8% everywhere) and 540 steps (0.796 at +4.6%,
-#    top-t 2000 / lr 4000: 0.792 at +5.2%); results/test-issue9b/.
+#    top-t 2000 / lr 4000: 0.792 at +5.2%); results/recipe/robustness/test/, results/saturation/test/.
 # 7. The ranking rule (TF-IDF), measured against the others on dev (preset otherwise; 60 steps,
 #    seeds 0-2): TF-IDF 0.474 at WikiText -0.3%; KL 0.368 at +7.8%; TF 0.385 at +9.5%; random
 #    rows among those read 0.542 at +0.6%. Picking the most-read rows (TF; KL nearly so) is what
 #    forgets. Random looks fine in a short run but not at saturation (540 steps, seeds 0-1:
 #    random 0.717 at +10.8%, TF-IDF 0.840 at +2.0%), so the preset keeps TF-IDF.
-#    Tried and not kept (dev seed 0, results/dev-issue9c/): the learned output scale
+#    Tried and not kept (dev seed 0, results/recipe/output-scale/dev/, background-docs/dev/): the learned output scale
 #    (--scale-lr 0.01: 540 steps 0.867 at +5.1%, preset 0.863 at +3.3%), and IDF from all 272
 #    background documents (540 steps 0.758 at +4.6%).
 

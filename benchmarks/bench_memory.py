@@ -8,7 +8,7 @@ At the offline model's width (d=576, MLP 1536; memory: 4 heads, k=16, key dim 25
    tokens, measured interleaved (MLP, memory, MLP, memory, ...; median of --repeats), as a
    ratio, in two regimes: "SMF" (the MLP frozen, the memory's value table the only trained
    tensor, gradient to the input kept, as inside an SMF model) and "dense" (every weight of
-   both trained, as in full finetuning or the retrofit). Goal (issue 12): <= 0.6.
+   both trained, as in full finetuning or the retrofit). Goal: <= 0.6.
 2. peak memory of one SMF-regime forward+backward at 16K, 262K and 1M slots, with the value
    gradient as a dense (slots, dv) table and as the sparse rows-read gradient SMF uses
    (memory.RowsReadGrad); counted above the memory layer's own weights.

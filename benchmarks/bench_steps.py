@@ -7,7 +7,7 @@
 Prints, per method: the median step time over --repeats interleaved rounds (SMF, LoRA,
 full, SMF, LoRA, full, ... so that a machine busy with something else slows all of them
 alike), tokens per second, and on CUDA the peak GPU memory of a step; then the ratios
-SMF / full and SMF / LoRA, with the goals of issue 12 (<= 0.6 and <= 0.8) beside them.
+SMF / full and SMF / LoRA, with the goals (<= 0.6 and <= 0.8) beside them.
 
 A step is exactly what train.py does: train.train_step (forward and backward of every
 micro-batch) then train.apply_update (SMF: select rows, clip, move them; others: clip,
@@ -29,7 +29,7 @@ import torch  # noqa: E402
 import common  # noqa: E402
 import train  # noqa: E402
 
-GOALS = {"full": 0.6, "lora": 0.8}  # issue 12: SMF's step at most 0.6x full's and 0.8x LoRA's
+GOALS = {"full": 0.6, "lora": 0.8}  # the goals: SMF's step at most 0.6x full's and 0.8x LoRA's
 
 
 def build(method: str, preset: str, model_name: str | None, device: torch.device):

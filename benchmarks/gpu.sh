@@ -11,7 +11,7 @@
 # torch first (tests/run.sh installs the CPU build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'error: no CUDA GPU visible to torch; this script is for a GPU machine (see README, Benchmark).')"
+python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'error: no CUDA GPU visible to torch; this script is for a GPU machine (see docs/BENCHMARK.md).')"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python benchmarks/bench_steps.py --device cuda --bf16 --repeats 10
 python benchmarks/bench_memory.py --device cuda --repeats 10

@@ -1,4 +1,4 @@
-"""Evaluation fidelity (issue 10): the paper's MedMCQA selection, the offline fallback split,
+"""Evaluation fidelity: the paper's MedMCQA selection, the offline fallback split,
 the base-results cache key, loading memory of another shape, one tokenization."""
 import json
 

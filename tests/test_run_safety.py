@@ -1,4 +1,4 @@
-"""Run folders that cannot lose data (issue 13) and bad input that ends in one sentence.
+"""Run folders that cannot lose data, and bad input that ends in one sentence.
 
 Every bad input goes through the real command line (train.main / eval.main with an argv list;
 a few through a real `python train.py` process) and must end in one sentence, with no
