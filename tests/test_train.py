@@ -8,6 +8,7 @@ import torch
 
 import common
 
+import runs
 import smf_mini
 import train
 
@@ -146,7 +147,7 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
             opts = tasks.medmcqa_options(r)
             assert r["exp"].rstrip(".").endswith(opts[r["cop"]]) and len(set(opts)) == 4
     assert not {r["question"] for r in tr} & {r["question"] for r in va}  # held-out phrasings only
-    pairs = train.training_examples(dict(task="mcq", data_dir=str(data)))
+    pairs = runs.training_examples(dict(task="mcq", data_dir=str(data)))
     assert pairs[0] == (tasks.mcq_prompt(tr[0]["question"], tasks.medmcqa_options(tr[0])), " " + tasks.medmcqa_options(tr[0])[tr[0]["cop"]])
     assert pairs[12:] == [("", r["exp"]) for r in tr] and len(pairs) == 24
     with pytest.raises(SystemExit, match="already exists"):
@@ -279,10 +280,10 @@ def test_background_file_skips_blank_rows(tmp_path):
     f = tmp_path / "bg.jsonl"
     f.write_text('{"text": ""}\n{"text": " A real line.\\n"}\n{"text": "   "}\n{"text": "Another."}\n')
     cfg = dict(train.PRESETS["tiny"], background=str(f), background_docs=10)
-    assert train.background_docs(cfg) == [" A real line.\n", "Another."]
+    assert runs.background_docs(cfg) == [" A real line.\n", "Another."]
     f.write_text('{"text": ""}\n')
     with pytest.raises(SystemExit, match="no non-empty 'text' rows"):
-        train.background_docs(cfg)
+        runs.background_docs(cfg)
 
 
 @pytest.mark.parametrize("name", ["../victim", "a/b", "trail/", ".", "..", ".hidden"])
