@@ -9,7 +9,10 @@ A run lives in runs/<name>/. Its life, and the functions of this file that handl
    before any folder is made or a model is loaded. A problem ends in one sentence that names
    the fix (SystemExit("error: ...")), never in a traceback or a half-made folder.
    `cached_background` keeps SMF's background statistics across runs.
-2. Which folder (`check_name`): --name is a plain folder name, never a path.
+2. Which folder (`claim`, `check_name`): --name as given (a plain folder name, never a path),
+   or the default <preset>-<method>. A re-run without --name never stops at a finished run:
+   it goes to the first free runs/<default>-2, -3, ... next to it and says so; --resume
+   without --name continues the newest interrupted one of those.
 3. One writer (`run_lock`): runs/.<name>.lock holds the owner's process id; a second process
    with that name is refused while the owner lives, and a stale lock (owner killed) is taken.
 4. Work in runs/<name>.partial (`check_folder`, `check_resume_settings`, `remove_temporaries`,
@@ -33,6 +36,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -221,6 +225,15 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
 
 
 # ---------------------------------------------------------------- 2. which folder
+#
+# With --name the folder is exactly runs/<name>: a finished run there is refused unless
+# --overwrite, an interrupted one (runs/<name>.partial) unless --resume (check_folder).
+# Without --name the default is <preset>-<method> (runs/tiny-smf), and a re-run of the same
+# command must just work, as it does in common training tools: a new run goes to the first
+# of runs/tiny-smf, tiny-smf-2, tiny-smf-3, ... that holds no finished run and that no live
+# process is writing, and says where it went. --resume without --name continues the newest
+# interrupted one of those (the highest number whose owner is gone), and --overwrite without
+# --name replaces runs/tiny-smf itself.
 
 
 def check_name(name: str) -> None:
@@ -228,6 +241,60 @@ def check_name(name: str) -> None:
     --overwrite' would otherwise replace a folder outside it."""
     if not name or name in (".", "..") or any(c in name for c in "/\\") or name.startswith("."):
         raise SystemExit(f"error: --name must be a plain folder name (no '/', no leading '.'); got {name!r}.")
+
+
+def numbered(base: str, n: int) -> str:
+    """The n-th default folder name: base, base-2, base-3, ..."""
+    return base if n == 1 else f"{base}-{n}"
+
+
+def newest_interrupted(runs_dir: Path, base: str) -> str | None:
+    """The default-named run (base or base-N) with the highest N that has an interrupted
+    folder (<name>.partial) and no live owner; None if there is none."""
+    if not runs_dir.is_dir():
+        return None
+    pattern = re.compile(re.escape(base) + r"(?:-([2-9]|[1-9][0-9]+))?\.partial")
+    found = []
+    for p in runs_dir.iterdir():
+        m = pattern.fullmatch(p.name)
+        if m and p.is_dir() and not lock_owner(runs_dir / f".{p.name[: -len('.partial')]}.lock"):
+            found.append((int(m.group(1) or 1), p.name[: -len(".partial")]))
+    return max(found)[1] if found else None
+
+
+@contextlib.contextmanager
+def claim(runs_dir: Path, name: str | None, base: str, resume: bool, overwrite: bool):
+    """The run's folder name, held under its lock for the with-block (see the note above):
+    --name as given; else the default `base`, numbered on when it is taken."""
+    if name or overwrite or resume:
+        name = name or (newest_interrupted(runs_dir, base) if resume else None) or base
+        check_name(name)
+        if resume and name != base and not overwrite:
+            print(f"note: --resume without --name continues the newest interrupted run, {runs_dir / name}.partial.")
+        with run_lock(runs_dir, name):
+            yield name
+        return
+    check_name(base)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    n = 0
+    while True:
+        n += 1
+        cand = numbered(base, n)
+        if (runs_dir / cand).exists():
+            continue  # a finished run: never touched without --name
+        lock = runs_dir / f".{cand}.lock"
+        if take_lock(lock):
+            continue  # another process is writing this run now
+        try:
+            if (runs_dir / cand).exists():
+                continue  # it finished between the look and the lock
+            if cand != base:
+                print(f"note: {runs_dir / base} is taken (a finished run, or one in progress), so this run goes to "
+                      f"{runs_dir / cand} (--name chooses the folder; --overwrite replaces {runs_dir / base}).")
+            yield cand
+            return
+        finally:
+            lock.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- 3. one writer
@@ -241,27 +308,46 @@ def run_lock(runs_dir: Path, name: str):
     is gone (killed with SIGKILL, machine restarted) is stale and taken over."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     lock = runs_dir / f".{name}.lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid_alive(pid):
-                raise SystemExit(f"error: a run with this name is in progress (pid {pid}); wait for it to finish "
-                                 f"or stop it, or choose another --name.")
-            lock.unlink(missing_ok=True)  # stale: its owner is gone
-    else:
-        raise SystemExit(f"error: could not take the lock {lock}; another process keeps creating it.")
+    owner = take_lock(lock)
+    if owner:
+        raise SystemExit(f"error: a run with this name is in progress (pid {owner}); wait for it to finish "
+                         f"or stop it, or choose another --name.")
     try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def take_lock(lock: Path) -> int:
+    """Create `lock` holding this process's id (O_EXCL: of two processes, one wins). Returns 0
+    when taken, else the process id of the live owner; a stale lock is removed and taken."""
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            pid = lock_owner(lock)
+            if pid:
+                return pid
+            lock.unlink(missing_ok=True)  # stale: its owner is gone
+            continue
+        try:
+            os.write(fd, str(os.getpid()).encode())
+        except OSError:
+            lock.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
+        return 0
+    raise SystemExit(f"error: could not take the lock {lock}; another process keeps creating it.")
+
+
+def lock_owner(lock: Path) -> int:
+    """The live process that holds `lock`, or 0 (no lock, or a stale one whose owner is gone)."""
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+    return pid if pid and pid_alive(pid) else 0
 
 
 def pid_alive(pid: int) -> bool:
@@ -287,7 +373,8 @@ def check_folder(run_dir: Path, work: Path, resume: bool, overwrite: bool) -> No
     if not resume and work.exists():
         raise SystemExit(f"error: an interrupted run exists at {work}; pass --resume to continue it, or delete that folder to start again.")
     if not resume and run_dir.exists() and not overwrite:
-        raise SystemExit(f"error: {run_dir} already holds a finished run; pass --overwrite to replace it (once the new run finishes) or choose --name.")
+        raise SystemExit(f"error: {run_dir} already holds a finished run; pass --overwrite to replace it (once the new run finishes), "
+                         "or choose another --name.")
 
 
 # Settings that may change on --resume: they do not change how the steps are trained.

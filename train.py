@@ -181,14 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
-    p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>)")
+    p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>, or the first free "
+                   "<preset>-<method>-2, -3, ... when that holds a run)")
     p.add_argument("--runs-dir", default="runs", help="where runs are written (default: runs)")
     p.add_argument("--lr", type=float, help="learning rate of the chosen method (overrides smf_lr / lora_lr / full_lr / retrofit_lr)")
     p.add_argument("--init-memory", help="SMF: start from a retrofit run's memory (run folder or memory.safetensors) instead of fresh memory")
     p.add_argument("--data-dir", help="folder with hub-schema JSON Lines files: medmcqa/{train,validation}.jsonl, trivia_qa/validation.jsonl, wikitext/...")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (default)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run of this name (only once the new one finishes)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run of this --name (without --name: the "
+                   "newest interrupted <preset>-<method>[-N])")
+    p.add_argument("--overwrite", action="store_true", help="replace the finished run of this --name (without --name: "
+                   "<preset>-<method>), only once the new one finishes")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluations")
     p.add_argument("--lrs", help="sweep: comma-separated learning rates; one run each (with --seeds, --steps-list) under --runs-dir")
     p.add_argument("--seeds", help="sweep: comma-separated seeds (other facts, memory and data order per seed)")
@@ -450,12 +453,13 @@ def main(argv=None) -> int:
     if args.lrs or args.seeds or args.steps_list:
         return runs.sweep(args, argv, resolve_config(args), main)
     cfg = resolve_config(args)
-    name = args.name or f"{cfg['preset']}-{cfg['method']}"
-    runs.check_name(name)
+    if args.name is not None:
+        runs.check_name(args.name)
     device = runs.pick_device(args.device)
     runs.validate_inputs(cfg, args.no_eval)
     runs_dir = Path(args.runs_dir)
-    with runs.run_lock(runs_dir, name):
+    # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
+    with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
         return run(cfg, args, name, runs_dir, device)
 
 

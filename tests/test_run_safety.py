@@ -141,12 +141,54 @@ def test_live_lock_refuses_a_second_writer(tmp_path, tiny_dir):  # noqa: F811
         with pytest.raises(SystemExit, match=f"a run with this name is in progress \\(pid {owner.pid}\\)"):
             train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1), "--resume"])
         assert sorted(p.name for p in runs.iterdir()) == [".tiny-full.lock"]
+        # a new run without --name does not wait for it: it goes to the next default folder
+        assert train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1)]) == 0
+        assert sorted(p.name for p in runs.iterdir()) == [".tiny-full.lock", "tiny-full-2"]
     finally:
         owner.kill()
         owner.wait()
     # the owner is gone: its lock is stale and taken over; the run releases it when done
     assert train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1)]) == 0
-    assert sorted(p.name for p in runs.iterdir()) == ["tiny-full"]
+    assert sorted(p.name for p in runs.iterdir()) == ["tiny-full", "tiny-full-2"]
+
+
+# ---------------------------------------------------------------- re-running without --name
+
+
+def test_rerun_without_name_starts_a_new_folder_and_says_where(tmp_path, tiny_dir, capsys):  # noqa: F811
+    """The same command twice, three times: each run exits 0 in its own folder (tiny-full,
+    tiny-full-2, tiny-full-3), says where it went, and leaves the earlier runs untouched."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1)]
+    assert train.main(flags) == 0
+    first = tree(tmp_path / "tiny-full")
+    for n in (2, 3):
+        capsys.readouterr()
+        assert train.main(flags) == 0
+        out = capsys.readouterr().out
+        assert f"so this run goes to {tmp_path / f'tiny-full-{n}'}" in out and f"Run saved in {tmp_path / f'tiny-full-{n}'}" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-full", "tiny-full-2", "tiny-full-3"]
+    assert tree(tmp_path / "tiny-full") == first
+    assert json.loads((tmp_path / "tiny-full-3" / "config.json").read_text())["method"] == "full"
+
+
+def test_resume_without_name_continues_the_newest_interrupted_default_run(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811
+    """Without --name, an interrupted re-run (tiny-full-2.partial) is not passed over by the
+    next run: that run stops and asks for --resume, and --resume continues tiny-full-2."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=4, extra=["--save-every", "1"])]
+    assert train.main(flags) == 0
+    interrupt_at(monkeypatch, 2)
+    assert train.main(flags) == 130
+    monkeypatch.undo()
+    assert (tmp_path / "tiny-full-2.partial" / "state.pt").exists()
+    with pytest.raises(SystemExit, match=r"an interrupted run exists at .*tiny-full-2.partial; pass --resume"):
+        train.main(flags)
+    capsys.readouterr()
+    assert train.main([*flags, "--resume"]) == 0
+    assert f"continues the newest interrupted run, {tmp_path / 'tiny-full-2'}.partial" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-full", "tiny-full-2"]
+    assert [json.loads(l)["step"] for l in (tmp_path / "tiny-full-2" / "log.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    with pytest.raises(SystemExit, match="no interrupted run at"):  # nothing left to resume
+        train.main([*flags, "--resume"])
 
 
 # ---------------------------------------------------------------- divergence guard

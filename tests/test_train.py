@@ -259,11 +259,14 @@ def test_resume_gives_same_weights(tmp_path, tiny_dir, variant, monkeypatch):
 
 
 def test_finished_run_is_not_overwritten_without_flag(tmp_path, tiny_dir):
-    flags = small(tiny_dir, "full", steps=2, extra=["--lr", "1e-3"])
+    """An explicit --name is exactly that folder: a finished run there is refused, and
+    replaced only with --overwrite."""
+    flags = small(tiny_dir, "full", steps=2, extra=["--lr", "1e-3", "--name", "mine"])
     assert run(tmp_path, *flags) == 0
-    with pytest.raises(SystemExit, match="already holds a finished run"):
+    with pytest.raises(SystemExit, match="already holds a finished run; pass --overwrite"):
         run(tmp_path, *flags)
     assert run(tmp_path, *flags, "--overwrite") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
 @pytest.mark.slow
