@@ -19,8 +19,10 @@ A run lives in runs/<name>/. Its life, and the functions of this file that handl
    `resume_state`, `StopAfterStep`): a run trains and evaluates there; --resume continues it
    only with the same training settings, after removing the half-written files a kill left
    behind; the first Ctrl-C saves the finished step.
-5. What a run writes (`write_log`, `append_log`, `save_checkpoint`): the log, grown a line per
-   step (so it can be watched), and the checkpoint in the form eval.load_run reads.
+5. What a run writes (`write_log`, `append_log`, `save_checkpoint`, `row_summary`): the log,
+   grown a line per step (so it can be watched), and the checkpoint in the form eval.load_run
+   reads; for SMF also the rows read, selected and moved per memory layer at each step (in
+   the log), and at the end the rows changed and how far they moved (rows.json).
 6. The end (`finish`, `check_step`, `park_diverged`): a finished run replaces runs/<name>/ in
    one rename, and an older finished run is removed only then, so a crash never loses a good
    run; a diverged run is moved aside to runs/<name>.diverged/ for inspection.
@@ -43,6 +45,7 @@ import sys
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 import common
@@ -504,6 +507,88 @@ def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
         tok.save_pretrained(work / "model")
 
 
+
+
+# What SMF did to its memory, recorded so that reports can cite it. Per step (a "rows" entry
+# in each log.jsonl row), per memory layer:
+#   read      distinct value rows that the step's tokens read (padding excluded),
+#   selected  rows the ranking rule kept (top-t of those read; fewer when fewer were read),
+#   moved     selected rows whose value the step changed (a zero update moves nothing),
+# so moved <= selected <= read. At the end (rows.json, and results.json's "memory_rows"): the
+# rows changed per layer (value differs from where the run started: the union of the rows
+# moved) and how far they moved, as quantiles of the L2 distance of each changed row from its
+# start; with the row-step cap a row moves at most cap x (steps that moved it).
+MOVE_QUANTILES = {"min": 0.0, "p10": 0.1, "p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9, "p99": 0.99, "max": 1.0}
+
+
+@torch.no_grad()
+def rows_before_step(opt: smf_mini.SparseValueUpdate) -> dict:
+    """Per memory layer, between SMF's select() and step(): the rows read (counts are reset by
+    step()), the rows selected, and their values before the step."""
+    return {i: (int((opt.counts[i] > 0).sum()), rows, opt.mems[i].values.weight.index_select(0, rows).clone())
+            for i, rows in opt.selected.items()}
+
+
+@torch.no_grad()
+def rows_of_step(opt: smf_mini.SparseValueUpdate, before: dict) -> dict[str, dict[str, int]]:
+    """{layer: {"read", "selected", "moved"}} of the step just taken (see the note above)."""
+    out = {}
+    for i, (read, rows, old) in before.items():
+        moved = (opt.mems[i].values.weight.index_select(0, rows) != old).any(dim=1)  # (selected,)
+        out[str(i)] = {"read": read, "selected": int(rows.numel()), "moved": int(moved.sum())}
+    return out
+
+
+def start_values(model, cfg: dict) -> dict[int, torch.Tensor]:
+    """Each memory layer's value table as the run started: regenerated from the seed (a fresh
+    memory, as memory.attach_memory made it) or read from --init-memory's file (either of
+    memory.save_memory's forms: the full tables, or the changed rows over a seed's memory)."""
+    mcfg, d_model = model.smf_memory_config, model.config.hidden_size
+    if not cfg.get("init_memory"):
+        return {i: m.values.weight.detach() for i, m in memory.fresh_memories(d_model, mcfg, cfg["seed"]).items()}
+    with safe_open(str(init_memory_file(cfg)), framework="pt") as f:
+        seed = (f.metadata() or {}).get("regenerate_from_seed")
+        t = {k: f.get_tensor(k) for k in f.keys() if k.endswith((".rows", ".values", ".values.weight"))}
+    if seed is None:
+        return {i: t[f"layer{i}.values.weight"] for i in mcfg.layers}
+    fresh = memory.fresh_memories(d_model, mcfg, int(seed))
+    return {i: fresh[i].values.weight.detach().index_copy(0, t[f"layer{i}.rows"], t[f"layer{i}.values"].to(fresh[i].values.weight.dtype))
+            for i in mcfg.layers}
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    """mean, min, max of per-step counts (None when there were no steps)."""
+    return {"mean": sum(values) / len(values), "min": min(values), "max": max(values)} if values else None
+
+
+def row_summary(model, cfg: dict, log: list[dict]) -> dict:
+    """The run's record of its memory rows (see the note above), per layer."""
+    start = start_values(model, cfg)
+    layers = {}
+    for i, mem in memory.memory_layers(model).items():
+        delta = mem.values.weight.detach().float().cpu() - start[i].float().cpu()  # (slots, dv)
+        changed = delta.ne(0).any(dim=1)
+        dist = delta[changed].norm(dim=1).double()  # L2 distance of each changed row from its start
+        steps = [r["rows"][str(i)] for r in log if "rows" in r]
+        layers[str(i)] = {
+            "slots": int(delta.shape[0]), "rows_changed": int(changed.sum()), "steps": len(steps),
+            "per_step": {k: _spread([s[k] for s in steps]) for k in ("read", "selected", "moved")},
+            "moves": sum(s["moved"] for s in steps),  # row moves summed over steps (a row counts once per step it moved)
+            "move_l2": ({k: float(torch.quantile(dist, q)) for k, q in MOVE_QUANTILES.items()} | {"mean": float(dist.mean())}
+                        if dist.numel() else None),
+        }
+    return {"row_step_cap": cfg.get("row_step_cap", 0.0), "top_t": cfg["top_t"], "layers": layers}
+
+
+def describe_rows(summary: dict) -> str:
+    """row_summary in a few printed lines, one per memory layer."""
+    lines = ["SMF memory rows (per layer: mean per step read / selected / moved; rows changed; L2 move from start):"]
+    for i, r in summary["layers"].items():
+        ps, m = r["per_step"], r["move_l2"]
+        step = " / ".join(f"{ps[k]['mean']:.0f}" for k in ("read", "selected", "moved")) if ps["read"] else "no steps"
+        move = f"median {m['median']:.3g}, p90 {m['p90']:.3g}, max {m['max']:.3g}" if m else "none"
+        lines.append(f"  layer {i}: {step}; {r['rows_changed']} of {r['slots']} rows changed; move {move}")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- 6. the end

@@ -378,19 +378,22 @@ def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, dev
     return total, tokens
 
 
-def apply_update(model, opt, cfg: dict) -> float:
+def apply_update(model, opt, cfg: dict) -> tuple[float, dict]:
     """Clip and step. SMF first selects its rows (one selection per optimizer step, over all
     its micro-batches) and clips over the selected rows only (it records the rows it moves:
-    opt.moved). Returns the gradient norm before clipping."""
+    opt.moved). Returns the gradient norm before clipping, and for SMF the rows this step
+    read, selected and moved per memory layer (runs.rows_of_step; {} for other methods)."""
+    before = None
     if cfg["method"] == "smf":
         opt.select()
         gnorm = opt.clip_grad_norm_(cfg["clip"])
+        before = runs.rows_before_step(opt)
     else:
         params = [p for p in model.parameters() if p.requires_grad]
         gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
     opt.step()
     opt.zero_grad(set_to_none=True)
-    return gnorm
+    return gnorm, runs.rows_of_step(opt, before) if before is not None else {}
 
 
 def train(cfg: dict, work: Path, device, progress: bool = True):
@@ -431,10 +434,11 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
             if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
                 runs.check_step(step, loss, finite)
                 finite.append(loss)
-                gnorm = apply_update(model, opt, cfg)
+                gnorm, rows = apply_update(model, opt, cfg)
             else:
-                gnorm = 0.0
-            log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0})
+                gnorm, rows = 0.0, {}
+            log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0}
+                       | ({"rows": rows} if rows else {}))  # SMF: {layer: rows read, selected, moved}
             runs.append_log(work, log[-1])
             bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
             if ctrl_c.asked:
@@ -494,6 +498,10 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     common.write_json(work / "config.json", cfg)
     runs.write_log(work, log)
     runs.save_checkpoint(model, tok, cfg, work, rows_changed)
+    rows = runs.row_summary(model, cfg, log) if cfg["method"] == "smf" else None  # rows changed, how far they moved
+    if rows:
+        common.write_json(work / "rows.json", rows)
+        print(runs.describe_rows(rows))
     if not args.no_eval and cfg["method"] != "retrofit":
         model.eval()
         try:
@@ -502,7 +510,7 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
             print(f"\nInterrupted during evaluation. Training is finished and kept in {work}; run the same command "
                   "with --resume to evaluate without retraining.", file=sys.stderr)
             return 130
-        common.write_json(work / "results.json", results)
+        common.write_json(work / "results.json", results | ({"memory_rows": rows} if rows else {}))
         eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
     (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
     runs.finish(work, run_dir)

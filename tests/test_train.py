@@ -169,8 +169,51 @@ def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
     cfg = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
     assert cfg["init_memory"] == str(tmp_path / "tiny-retrofit")
     assert cfg["memory_slots"] == 256 and cfg["memory_layers"] == [1] and cfg["memory_topk"] == 8
+    # rows.json counts the rows changed from the retrofit's memory, where this run started
+    from safetensors.torch import load_file
+
+    start = load_file(tmp_path / "tiny-retrofit" / "memory.safetensors")["layer1.values.weight"]
+    end = load_file(tmp_path / "tiny-smf" / "memory.safetensors")["layer1.values.weight"]
+    rec = json.loads((tmp_path / "tiny-smf" / "rows.json").read_text())["layers"]["1"]
+    assert rec["rows_changed"] == int((end != start).any(dim=1).sum()) > 0
     with pytest.raises(SystemExit, match="no memory.safetensors there"):
         run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=["--init-memory", str(tmp_path / "nope"), "--name", "x"]))
+
+
+def test_smf_records_rows_read_selected_moved_and_how_far_rows_moved(tmp_path, tiny_dir):
+    """Each log row holds, per memory layer, the rows the step read, selected and moved
+    (moved <= selected <= read); rows.json holds the rows changed (the union of the rows
+    moved: the rows memory.safetensors stores as changed, and the rows of
+    rows_changed.safetensors) and quantiles of their L2 distance from the start, which match a
+    recomputation from the saved memory and the regenerated fresh one."""
+    import eval
+    import memory
+    from safetensors.torch import load_file
+
+    cap = 0.05
+    assert run(tmp_path, *small(tiny_dir, "smf", extra=["--lr", "2000", "--row-step-cap", str(cap)])) == 0
+    d = tmp_path / "tiny-smf"
+    log = [json.loads(l) for l in (d / "log.jsonl").read_text().splitlines()]
+    steps = [r["rows"]["1"] for r in log]
+    assert len(steps) == 6 and all(0 < s["moved"] <= s["selected"] <= s["read"] <= 256 and s["selected"] <= 64 for s in steps)
+    assert any(s["selected"] < s["read"] for s in steps)  # top-t 64 really selects
+    rec = json.loads((d / "rows.json").read_text())["layers"]["1"]
+    changed = set(load_file(d / "memory.safetensors")["layer1.rows"].tolist())  # rows that differ from the fresh memory
+    moved = set(load_file(d / "rows_changed.safetensors")["layer1"].flatten().tolist()) - {-1}
+    assert rec["rows_changed"] == len(changed) == len(moved) and changed == moved
+    assert max(s["moved"] for s in steps) <= rec["rows_changed"] <= rec["moves"] == sum(s["moved"] for s in steps)
+    assert rec["per_step"]["read"]["mean"] == pytest.approx(sum(s["read"] for s in steps) / 6)
+    # move sizes, recomputed from the saved memory against the fresh memory of the run's seed
+    model, _, cfg = eval.load_run(d)
+    fresh = memory.fresh_memories(model.config.hidden_size, model.smf_memory_config, cfg["seed"])[1].values.weight.detach()
+    dist = (memory.memory_layers(model)[1].values.weight.detach() - fresh).norm(dim=1)
+    dist = dist[dist > 0].double()
+    m = rec["move_l2"]
+    assert m["median"] == pytest.approx(float(torch.quantile(dist, 0.5)), rel=1e-5)
+    assert m["max"] == pytest.approx(float(dist.max()), rel=1e-5) and m["min"] <= m["p25"] <= m["median"] <= m["p90"] <= m["max"]
+    assert m["max"] <= cap * 6 + 1e-6  # the cap bounds every step's move
+    res = json.loads((d / "rows.json").read_text())
+    assert res["row_step_cap"] == cap and res["top_t"] == 64
 
 
 def lora_count(shapes, r):
