@@ -5,10 +5,12 @@
   code). Every result records the protocol that produced it. The batched scoring they use
   is in scoring.py; every prompt format is in tasks.py.
 - `evaluate_run`: base vs trained numbers of one run (the base model's cached).
-- `load_run`: a finished run's model, loaded the way train.py saved it.
+- `load_run`: a finished run's model, loaded the way train.py saved it (the way to get a
+  trained model in Python).
 - `compare`: groups of runs (seeds pooled) with 95% intervals, forgetting at matched
   learning along each method's frontier, and the frontier plot.
-- The command line: `python eval.py RUN`, `--model ID`, `--compare RUN...`.
+- `ask`: a run's base and trained models answer the same questions (`RUN --ask "..."`).
+- The command line: `python eval.py RUN`, `RUN --ask QUESTION`, `--model ID`, `--compare RUN...`.
 """
 from __future__ import annotations
 
@@ -368,8 +370,29 @@ def print_results(results: dict, title: str = "results") -> None:
 
 
 def load_run(run_dir, device="cpu"):
-    """(model, tok, cfg) of a finished run, loaded the way train.py saved it."""
+    """(model, tok, cfg) of a finished run, loaded the way train.py saved it: the way to get
+    a trained model in Python.
+
+        import eval
+        model, tok, cfg = eval.load_run("runs/tiny-smf")  # SMF: the base model with its trained memory
+        ids = tok("Question: What is the capital of France?\nAnswer:", return_tensors="pt").input_ids
+        print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1]:]))
+
+    model: a transformers causal LM in eval mode on `device` (SMF and retrofit runs: the base
+    model with memory layers attached, memory.load_memory; LoRA: a peft PeftModel around the
+    base model; full finetuning: the saved model). tok: its tokenizer. cfg: the run's
+    config.json (cfg["model"] names the base model; common.load_model(cfg["model"]) loads it
+    for a comparison). A missing or unfinished run ends in one sentence (SystemExit)."""
     run_dir = Path(run_dir)
+    partial = run_dir.with_name(run_dir.name + ".partial")
+    if run_dir.name.endswith(".partial"):
+        raise SystemExit(f"error: {run_dir} is an unfinished run (still training, or interrupted); let it finish, "
+                         f"or continue it with train.py --resume, then use {run_dir.with_name(run_dir.name[: -len('.partial')])}.")
+    if not run_dir.exists() and partial.exists():
+        raise SystemExit(f"error: {run_dir} has not finished (it is still training, or was interrupted, in {partial}); "
+                         "let it finish, or continue it with train.py --resume.")
+    if not run_dir.is_dir():
+        raise SystemExit(f"error: there is no run folder {run_dir}; train one with python train.py (it prints where the run is saved).")
     if not (run_dir / "config.json").exists():
         raise SystemExit(f"error: {run_dir} is not a finished run (no config.json); train one with train.py.")
     try:
@@ -394,6 +417,41 @@ def load_run(run_dir, device="cpu"):
             memory.load_memory(model, str(run_dir / "memory.safetensors"))
             model.to(device)
     return model.eval(), tok, cfg
+
+
+# ---------------------------------------------------------------- asking a run
+#
+# `python eval.py RUN --ask "QUESTION"`: what the run learned, by hand. The base model and the
+# trained model answer the same questions greedily (no sampling: the same answer every time),
+# each question put in the layout the run was trained on (tasks.ask_prompt), so the trained model meets the
+# format it learned and the base model the same prompt. A glimpse, not a measurement: the
+# numbers are results.json's.
+
+ASK_TOKENS = 24  # new tokens per answer at most; an answer also ends at its first line break
+
+
+def ask(run_dir, questions: list[str], device="cpu", max_new_tokens: int = ASK_TOKENS) -> list[dict]:
+    """Each question to the base model and to the run's trained model (greedy): a list of
+    {"question", "prompt", "base", "trained"}."""
+    model, tok, cfg = load_run(run_dir, device)
+    prompts = [tasks.ask_prompt(q, paper=default_protocol(cfg) == "paper") for q in questions]
+    trained = greedy_generate(model, tok, prompts, max_new_tokens, stop=("\n",))
+    del model  # the trained model is done: hold one model at a time
+    base, base_tok = common.load_model(cfg["model"], device=device)
+    answers = greedy_generate(base.eval(), base_tok, prompts, max_new_tokens, stop=("\n",))
+    return [{"question": q, "prompt": p, "base": b.strip(), "trained": t.strip()}
+            for q, p, b, t in zip(questions, prompts, answers, trained)]
+
+
+def print_answers(rows: list[dict], run_dir) -> None:
+    t = Table(title=f"{run_dir}: greedy answers, base model vs trained", show_lines=True)
+    for c in ("question", "base model", "trained model"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(r["question"], r["base"] or "(empty)", r["trained"] or "(empty)")
+    Console().print(t)
+    if rows:
+        print("prompt layout: " + repr(rows[0]["prompt"].replace(rows[0]["question"], "QUESTION")))
 
 
 # ---------------------------------------------------------------- comparing runs along frontiers
@@ -655,8 +713,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="first N items of each set (quick looks)")
     p.add_argument("--data-dir", help="folder with hub-schema JSON Lines files (offline); default: the hub")
     p.add_argument("--window", type=int, default=2048, help="harness WikiText window in tokens (default 2048; the harness uses the model's full context)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="cpu, cuda, or auto (default)")
     p.add_argument("--out", help="with --model: where to write the JSON (default: runs/eval-<model>-<protocol>.json)")
+    p.add_argument("--ask", action="append", metavar="QUESTION", help="ask the run's base and trained models QUESTION (repeatable); "
+                   "prints both greedy answers side by side, in the run's prompt layout, and writes nothing")
     return p
 
 
@@ -676,6 +736,10 @@ def check_args(a) -> tuple | None:
         raise SystemExit("error: --window must be at least 2 tokens.")
     if a.compare and not a.plot.endswith(".png"):
         raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
+    if a.ask is not None and (a.compare or a.model or len(a.run) != 1):
+        raise SystemExit('error: --ask takes exactly one run folder, as in: python eval.py runs/tiny-smf --ask "QUESTION".')
+    if a.ask is not None and not all(q.strip() for q in a.ask):
+        raise SystemExit("error: --ask got an empty question; give the question text after it.")
     if not a.compare and not a.model and len(a.run) != 1:
         raise SystemExit("error: give one run folder (or --compare with several, or --model ID).")
     return which
@@ -720,7 +784,9 @@ def main(argv=None) -> int:
         compare(a.run, a.plot, levels, a.summary)
         return 0
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
-    if a.model:
+    if a.ask:
+        print_answers(ask(a.run[0], a.ask, device), a.run[0])
+    elif a.model:
         evaluate_base_model(a, which, device)
     else:
         reevaluate_run(a, which, device)

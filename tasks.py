@@ -81,6 +81,14 @@ def mcq_prompt(question: str, options: list[str]) -> str:
     return "\n".join(lines) + "\nAnswer:"
 
 
+def ask_prompt(question: str, paper: bool = False) -> str:
+    """A free question (eval.py --ask) in the layout the tasks train: "Question: ...\nAnswer:"
+    (the fictional and mcq tasks' questions, and MedMCQA's training text), or with paper=True
+    the seed paper's "Medical exam question:" prompt. No options are listed: the answer is
+    the model's own words."""
+    return f"Medical exam question:\n{question}\nAnswer:" if paper else f"Question: {question}\nAnswer:"
+
+
 def medmcqa_options(r: dict) -> list[str]:
     return [r["opa"], r["opb"], r["opc"], r["opd"]]
 

@@ -371,3 +371,55 @@ def test_wikitext_pages_match_the_harness_byte_count():
     rows = [json.loads(l)["text"] for l in SHARED_WIKI.open()]
     pages = eval.wikitext_documents(rows)
     assert len(pages) == 62 and sum(len(p.encode("utf-8")) for p in pages) == 1_290_527
+
+
+# ---------------------------------------------------------------- --ask: a run's answers by hand
+
+
+def test_ask_gives_the_base_and_the_trained_models_greedy_answers(tmp_path, capsys):
+    """eval.ask on a tiny finished run: each answer is that model's greedy continuation of
+    the run's prompt layout (base: the run's base model; trained: eval.load_run's model), and
+    the command line prints them side by side."""
+    import train
+    from test_train import small
+
+    model_dir = tmp_path / "tiny-llama"
+    tok = __import__("transformers").AutoTokenizer.from_pretrained(common.offline_model_dir())
+    common.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                             num_key_value_heads=1, num_hidden_layers=3).save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    assert train.main(["--runs-dir", str(tmp_path / "runs"), *small(str(model_dir), "full", steps=4, extra=["--lr", "3e-3"])]) == 0
+    run = tmp_path / "runs" / "tiny-full"
+    questions = ["What is the capital of Zorvia?", "What is the capital of France?"]
+    rows = eval.ask(run, questions)
+    base, base_tok = common.load_model(str(model_dir))
+    trained, _, _ = eval.load_run(run)
+    for q, r in zip(questions, rows):
+        assert r["question"] == q and r["prompt"] == f"Question: {q}\nAnswer:"
+        for key, model in (("base", base), ("trained", trained)):
+            want = scoring.greedy_generate(model, base_tok, [r["prompt"]], eval.ASK_TOKENS, stop=("\n",))[0].strip()
+            assert r[key] == want, key
+    assert any(r["base"] != r["trained"] for r in rows)  # the trained model is not the base model
+    capsys.readouterr()
+    assert eval.main([str(run), "--ask", questions[0], "--ask", questions[1]]) == 0
+    out = capsys.readouterr().out
+    assert "greedy answers, base model vs trained" in out and "base model" in out and "trained model" in out
+    assert "prompt layout: 'Question: QUESTION\\nAnswer:'" in out
+
+
+@pytest.mark.parametrize("where,argv,msg", [
+    ("nothing", ["{tmp}/runs/nope", "--ask", "q"], "there is no run folder"),
+    ("partial", ["{tmp}/runs/r", "--ask", "q"], "has not finished"),
+    ("partial", ["{tmp}/runs/r.partial", "--ask", "q"], "is an unfinished run"),
+    ("partial", ["{tmp}/runs/r", "--ask", " "], "--ask got an empty question"),
+    ("nothing", ["{tmp}/a", "{tmp}/b", "--ask", "q"], "--ask takes exactly one run folder"),
+    ("nothing", ["--compare", "{tmp}/a", "--ask", "q"], "--ask takes exactly one run folder"),
+])
+def test_ask_errors_are_one_sentence(tmp_path, where, argv, msg):
+    if where == "partial":  # an interrupted (or still running) run: only its .partial folder exists
+        (tmp_path / "runs" / "r.partial").mkdir(parents=True)
+        (tmp_path / "runs" / "r.partial" / "config.json").write_text('{"method": "smf", "model": "x"}')
+    with pytest.raises(SystemExit) as info:
+        eval.main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    text = str(info.value.code)
+    assert text.startswith("error: ") and msg in text and text.count(". ") == 0, text
