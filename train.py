@@ -5,9 +5,11 @@
     python train.py --method lora                # the same task, LoRA (peft)
     python train.py --method smf --preset paper  # the seed paper's setup (GPU, hub access)
 
-A run writes runs/<name>/: config.json (resolved settings), log.jsonl (loss per step),
-the checkpoint (SMF/retrofit: memory.safetensors; LoRA: adapter/; full: model/), and
-results.json (base vs trained evaluation). While it runs, everything lives in
+A run writes runs/<name>/ (default name <preset>-<method>, e.g. runs/tiny-smf; a re-run goes
+to runs/tiny-smf-2, -3, ...): config.json (resolved settings), log.jsonl (loss per step; SMF:
+also the memory rows read, selected and moved per layer), the checkpoint (SMF/retrofit:
+memory.safetensors; LoRA: adapter/; full: model/), SMF's rows.json (rows changed, how far
+they moved) and results.json (base vs trained evaluation). While it runs, everything lives in
 runs/<name>.partial/, which only replaces runs/<name>/ once the run has finished, so a
 crash or Ctrl-C never destroys a finished run; `--resume` continues a .partial run.
 All checks run before any folder is made; one process owns a run name (runs/.<name>.lock);
@@ -175,7 +177,9 @@ FLAG_HELP = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Finetune with SMF, LoRA or full finetuning and measure learning against forgetting.",
+        description="Finetune with SMF, LoRA or full finetuning (or retrofit a memory) and measure learning against "
+                    "forgetting. The run is saved in --runs-dir/<name> (printed at the end); ask it questions with "
+                    "python eval.py RUN_DIR --ask QUESTION.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper).",
     )
@@ -192,8 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "newest interrupted <preset>-<method>[-N])")
     p.add_argument("--overwrite", action="store_true", help="replace the finished run of this --name (without --name: "
                    "<preset>-<method>), only once the new one finishes")
-    p.add_argument("--no-eval", action="store_true", help="skip the evaluations")
-    p.add_argument("--lrs", help="sweep: comma-separated learning rates; one run each (with --seeds, --steps-list) under --runs-dir")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluations (the run then has no results.json)")
+    p.add_argument("--lrs", help="sweep: comma-separated learning rates; one run each (with --seeds, --steps-list) under --runs-dir, "
+                   "named <method>-<split>-lr<lr>-st<steps>-s<seed>; finished ones are skipped")
     p.add_argument("--seeds", help="sweep: comma-separated seeds (other facts, memory and data order per seed)")
     p.add_argument("--steps-list", help="sweep: comma-separated step counts")
     for key, (typ, help_) in FLAG_HELP.items():
