@@ -270,9 +270,10 @@ def claim(runs_dir: Path, name: str | None, base: str, resume: bool, overwrite: 
     """The run's folder name, held under its lock for the with-block (see the note above):
     --name as given; else the default `base`, numbered on when it is taken."""
     if name or overwrite or resume:
-        name = name or (newest_interrupted(runs_dir, base) if resume else None) or base
+        picked = None if name or overwrite else newest_interrupted(runs_dir, base)  # --resume alone
+        name = name or picked or base
         check_name(name)
-        if resume and name != base and not overwrite:
+        if picked and picked != base:
             print(f"note: --resume without --name continues the newest interrupted run, {runs_dir / name}.partial.")
         with run_lock(runs_dir, name):
             yield name
@@ -341,7 +342,7 @@ def take_lock(lock: Path) -> int:
         finally:
             os.close(fd)
         return 0
-    raise SystemExit(f"error: could not take the lock {lock}; another process keeps creating it.")
+    raise SystemExit(f"error: could not take the lock {lock} (another process keeps creating it); run again in a moment, or choose another --name.")
 
 
 def lock_owner(lock: Path) -> int:

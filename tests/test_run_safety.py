@@ -189,6 +189,12 @@ def test_resume_without_name_continues_the_newest_interrupted_default_run(tmp_pa
     assert [json.loads(l)["step"] for l in (tmp_path / "tiny-full-2" / "log.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
     with pytest.raises(SystemExit, match="no interrupted run at"):  # nothing left to resume
         train.main([*flags, "--resume"])
+    interrupt_at(monkeypatch, 1)  # an explicit --name is resumed as named, with no note
+    assert train.main([*flags, "--name", "mine"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert train.main([*flags, "--name", "mine", "--resume"]) == 0
+    assert "newest interrupted" not in capsys.readouterr().out and (tmp_path / "mine" / "config.json").exists()
 
 
 # ---------------------------------------------------------------- divergence guard
