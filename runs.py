@@ -514,7 +514,8 @@ def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
 # in each log.jsonl row), per memory layer:
 #   read      distinct value rows that the step's tokens read (padding excluded),
 #   selected  rows the ranking rule kept (top-t of those read; fewer when fewer were read),
-#   moved     selected rows whose value the step changed (a zero update moves nothing),
+#   moved     selected rows whose value the step changed (an update of zero, or one too small
+#             to change a float32 value, as near the end of the cosine schedule, moves nothing),
 # so moved <= selected <= read. At the end (rows.json, and results.json's "memory_rows"): the
 # rows changed per layer (value differs from where the run started: the union of the rows
 # moved) and how far they moved, as quantiles of the L2 distance of each changed row from its

@@ -519,7 +519,7 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
     (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
     runs.finish(work, run_dir)
-    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s).")
+    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\"")
     return 0
 
 
