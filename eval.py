@@ -423,24 +423,41 @@ def load_run(run_dir, device="cpu"):
 #
 # `python eval.py RUN --ask "QUESTION"`: what the run learned, by hand. The base model and the
 # trained model answer the same questions greedily (no sampling: the same answer every time),
-# each question put in the layout the run was trained on (tasks.ask_prompt), so the trained model meets the
-# format it learned and the base model the same prompt. A glimpse, not a measurement: the
-# numbers are results.json's.
+# each question put in the layout the run was trained on (tasks.ask_prompt), so the trained
+# model meets the format it learned and the base model the same prompt. Options may follow
+# the question, separated by "|" ("What is the capital of X? | A | B | C | D"): they are then
+# listed as the training questions list them. The offline default's task trains and scores
+# choosing among options, so a fact it learned shows best that way; asked without options
+# the model must recall the name by itself, which it may not do. A glimpse, not a
+# measurement: the numbers are results.json's.
 
-ASK_TOKENS = 24  # new tokens per answer at most; an answer also ends at its first line break
+ASK_TOKENS = 24  # new tokens per answer at most; an answer is its first non-empty line
+
+
+def split_question(text: str) -> tuple[str, list[str]]:
+    """'QUESTION | option | option ...' -> (question, options); no '|': no options."""
+    parts = [p.strip() for p in text.split("|")]
+    return parts[0], [p for p in parts[1:] if p]
+
+
+def first_line(text: str) -> str:
+    """The answer in a generated continuation: its first non-empty line (a model may start
+    with a line break, and goes on past its answer)."""
+    return text.strip().split("\n")[0].strip()
 
 
 def ask(run_dir, questions: list[str], device="cpu", max_new_tokens: int = ASK_TOKENS) -> list[dict]:
-    """Each question to the base model and to the run's trained model (greedy): a list of
-    {"question", "prompt", "base", "trained"}."""
+    """Each question (optionally with '|'-separated options) to the base model and to the run's
+    trained model, greedily: a list of {"question", "options", "prompt", "base", "trained"}."""
     model, tok, cfg = load_run(run_dir, device)
-    prompts = [tasks.ask_prompt(q, paper=default_protocol(cfg) == "paper") for q in questions]
-    trained = greedy_generate(model, tok, prompts, max_new_tokens, stop=("\n",))
+    split = [split_question(q) for q in questions]
+    prompts = [tasks.ask_prompt(q, opts, cfg.get("task", "fictional")) for q, opts in split]
+    trained = greedy_generate(model, tok, prompts, max_new_tokens)
     del model  # the trained model is done: hold one model at a time
     base, base_tok = common.load_model(cfg["model"], device=device)
-    answers = greedy_generate(base.eval(), base_tok, prompts, max_new_tokens, stop=("\n",))
-    return [{"question": q, "prompt": p, "base": b.strip(), "trained": t.strip()}
-            for q, p, b, t in zip(questions, prompts, answers, trained)]
+    answers = greedy_generate(base.eval(), base_tok, prompts, max_new_tokens)
+    return [{"question": q, "options": opts, "prompt": p, "base": first_line(b), "trained": first_line(t)}
+            for (q, opts), p, b, t in zip(split, prompts, answers, trained)]
 
 
 def print_answers(rows: list[dict], run_dir) -> None:
@@ -448,10 +465,10 @@ def print_answers(rows: list[dict], run_dir) -> None:
     for c in ("question", "base model", "trained model"):
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(r["question"], r["base"] or "(empty)", r["trained"] or "(empty)")
+        q = r["question"] + (f" (options: {', '.join(r['options'])})" if r["options"] else "")
+        t.add_row(q, r["base"] or "(no answer)", r["trained"] or "(no answer)")
     Console().print(t)
-    if rows:
-        print("prompt layout: " + repr(rows[0]["prompt"].replace(rows[0]["question"], "QUESTION")))
+    print("prompt of the first question, as both models saw it: " + repr(rows[0]["prompt"]))
 
 
 # ---------------------------------------------------------------- comparing runs along frontiers
@@ -715,8 +732,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=2048, help="harness WikiText window in tokens (default 2048; the harness uses the model's full context)")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (default)")
     p.add_argument("--out", help="with --model: where to write the JSON (default: runs/eval-<model>-<protocol>.json)")
-    p.add_argument("--ask", action="append", metavar="QUESTION", help="ask the run's base and trained models QUESTION (repeatable); "
-                   "prints both greedy answers side by side, in the run's prompt layout, and writes nothing")
+    p.add_argument("--ask", action="append", metavar="QUESTION", help="ask the run's base and trained models QUESTION (repeatable; "
+                   "options may follow, separated by '|': \"Q? | A | B | C | D\"); prints both greedy answers side by side, "
+                   "in the run's prompt layout, and writes nothing")
     return p
 
 
@@ -738,7 +756,7 @@ def check_args(a) -> tuple | None:
         raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
     if a.ask is not None and (a.compare or a.model or len(a.run) != 1):
         raise SystemExit('error: --ask takes exactly one run folder, as in: python eval.py runs/tiny-smf --ask "QUESTION".')
-    if a.ask is not None and not all(q.strip() for q in a.ask):
+    if a.ask is not None and not all(split_question(q)[0] for q in a.ask):
         raise SystemExit("error: --ask got an empty question; give the question text after it.")
     if not a.compare and not a.model and len(a.run) != 1:
         raise SystemExit("error: give one run folder (or --compare with several, or --model ID).")
