@@ -426,7 +426,9 @@ def load_run(run_dir, device="cpu"):
 # each question put in the layout the run was trained on (tasks.ask_prompt), so the trained
 # model meets the format it learned and the base model the same prompt. Options may follow
 # the question, separated by "|" ("What is the capital of X? | A | B | C | D"): they are then
-# listed as the training questions list them. The offline default's task trains and scores
+# listed as the training questions list them. With --complete each text is given as it is,
+# a sentence to complete ("The capital of France is"): the base model, which ends its turn at
+# once in the Question/Answer layout, answers that way too. The offline default's task trains and scores
 # choosing among options, so a fact it learned shows best that way; asked without options
 # the model must recall the name by itself, which it may not do. A glimpse, not a
 # measurement: the numbers are results.json's.
@@ -446,12 +448,13 @@ def first_line(text: str) -> str:
     return text.strip().split("\n")[0].strip()
 
 
-def ask(run_dir, questions: list[str], device="cpu", max_new_tokens: int = ASK_TOKENS) -> list[dict]:
-    """Each question (optionally with '|'-separated options) to the base model and to the run's
-    trained model, greedily: a list of {"question", "options", "prompt", "base", "trained"}."""
+def ask(run_dir, questions: list[str], device="cpu", max_new_tokens: int = ASK_TOKENS, complete: bool = False) -> list[dict]:
+    """Each question (optionally with '|'-separated options; with complete=True a text to
+    continue, as it is) to the base model and to the run's trained model, greedily: a list of
+    {"question", "options", "prompt", "base", "trained"}."""
     model, tok, cfg = load_run(run_dir, device)
-    split = [split_question(q) for q in questions]
-    prompts = [tasks.ask_prompt(q, opts, cfg.get("task", "fictional")) for q, opts in split]
+    split = [(q, []) if complete else split_question(q) for q in questions]
+    prompts = [q if complete else tasks.ask_prompt(q, opts, cfg.get("task", "fictional")) for q, opts in split]
     trained = greedy_generate(model, tok, prompts, max_new_tokens)
     del model  # the trained model is done: hold one model at a time
     base, base_tok = common.load_model(cfg["model"], device=device)
@@ -735,6 +738,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ask", action="append", metavar="QUESTION", help="ask the run's base and trained models QUESTION (repeatable; "
                    "options may follow, separated by '|': \"Q? | A | B | C | D\"); prints both greedy answers side by side, "
                    "in the run's prompt layout, and writes nothing")
+    p.add_argument("--complete", action="store_true", help="with --ask: give each text as it is, a sentence to complete "
+                   "(\"The capital of France is\"), not in the Question/Answer layout")
     return p
 
 
@@ -756,7 +761,9 @@ def check_args(a) -> tuple | None:
         raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
     if a.ask is not None and (a.compare or a.model or len(a.run) != 1):
         raise SystemExit('error: --ask takes exactly one run folder, as in: python eval.py runs/tiny-smf --ask "QUESTION".')
-    if a.ask is not None and not all(split_question(q)[0] for q in a.ask):
+    if a.complete and a.ask is None:
+        raise SystemExit('error: --complete goes with --ask, as in: python eval.py runs/tiny-smf --ask "The capital of France is" --complete.')
+    if a.ask is not None and not all((q.strip() if a.complete else split_question(q)[0]) for q in a.ask):
         raise SystemExit("error: --ask got an empty question; give the question text after it.")
     if not a.compare and not a.model and len(a.run) != 1:
         raise SystemExit("error: give one run folder (or --compare with several, or --model ID).")
@@ -803,7 +810,7 @@ def main(argv=None) -> int:
         return 0
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
     if a.ask:
-        print_answers(ask(a.run[0], a.ask, device), a.run[0])
+        print_answers(ask(a.run[0], a.ask, device, complete=a.complete), a.run[0])
     elif a.model:
         evaluate_base_model(a, which, device)
     else:

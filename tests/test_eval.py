@@ -407,6 +407,9 @@ def test_ask_gives_the_base_and_the_trained_models_greedy_answers(tmp_path, caps
     out = capsys.readouterr().out
     assert "greedy answers, base model vs trained" in out and "base model" in out and "trained model" in out
     assert "as both models saw it: 'Question: What is the capital of Zorvia?\\nAnswer:'" in out
+    done = eval.ask(run, ["The capital of France is"], complete=True)[0]  # --complete: the text as it is
+    assert done["prompt"] == "The capital of France is" and done["trained"] == eval.first_line(
+        scoring.greedy_generate(trained, base_tok, ["The capital of France is"], eval.ASK_TOKENS)[0])
 
 
 @pytest.mark.parametrize("where,argv,msg", [
@@ -417,6 +420,7 @@ def test_ask_gives_the_base_and_the_trained_models_greedy_answers(tmp_path, caps
     ("partial", ["{tmp}/runs/r", "--ask", " | Paris | Rome"], "--ask got an empty question"),
     ("nothing", ["{tmp}/a", "{tmp}/b", "--ask", "q"], "--ask takes exactly one run folder"),
     ("nothing", ["--compare", "{tmp}/a", "--ask", "q"], "--ask takes exactly one run folder"),
+    ("nothing", ["{tmp}/a", "--complete"], "--complete goes with --ask"),
 ])
 def test_ask_errors_are_one_sentence(tmp_path, where, argv, msg):
     if where == "partial":  # an interrupted (or still running) run: only its .partial folder exists
