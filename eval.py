@@ -793,6 +793,9 @@ def reevaluate_run(a, which, device) -> None:
     proto = a.protocol or default_protocol(cfg)
     res = evaluate_run(model, tok, cfg, device, proto, a.limit, which)
     name = "results.json" if proto == default_protocol(cfg) and a.limit is None and which is None else f"results-{proto}.json"
+    rows = Path(a.run[0]) / "rows.json"  # an SMF run's record of its memory rows, kept beside the new numbers
+    if name == "results.json" and rows.exists():
+        res["memory_rows"] = json.loads(rows.read_text())
     common.write_json(Path(a.run[0]) / name, res)
     print_results(res, title=f"{a.run[0]} ({proto} protocol)")
     print(f"written to {Path(a.run[0]) / name}")

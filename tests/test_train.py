@@ -158,6 +158,13 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
                "--eval-limit", "3") == 0
     res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
     assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
+    # results.json carries SMF's record of its memory rows (rows.json), also when eval.py rewrites it
+    rows = json.loads((tmp_path / "tiny-smf" / "rows.json").read_text())
+    assert res["memory_rows"] == rows and rows["layers"]["1"]["rows_changed"] > 0
+    import eval
+
+    assert eval.main([str(tmp_path / "tiny-smf")]) == 0
+    assert json.loads((tmp_path / "tiny-smf" / "results.json").read_text())["memory_rows"] == rows
 
 
 def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
