@@ -22,10 +22,13 @@ A run lives in runs/<name>/. Its life, and the functions of this file that handl
 5. What a run writes (`write_log`, `append_log`, `save_checkpoint`, `row_summary`): the log,
    grown a line per step (so it can be watched), and the checkpoint in the form eval.load_run
    reads; for SMF also the rows read, selected and moved per memory layer at each step (in
-   the log), and at the end the rows changed and how far they moved (rows.json).
-6. The end (`finish`, `check_step`, `park_diverged`): a finished run replaces runs/<name>/ in
-   one rename, and an older finished run is removed only then, so a crash never loses a good
-   run; a diverged run is moved aside to runs/<name>.diverged/ for inspection.
+   the log), and at the end the rows changed and how far they moved (rows.json, copied into
+   results.json as "memory_rows").
+6. The end, good or bad (`finish`; the divergence guard `check_step` and `check_weights`, and
+   `park_diverged`): a finished run replaces runs/<name>/ in one rename, and an older finished
+   run is removed only then, so a crash never loses a good run; a run whose loss or weights
+   blow up is moved aside to runs/<name>.diverged/ for inspection, and no checkpoint ever
+   holds non-finite weights.
 7. Sweeps (`sweep`): one run per setting, each in its own named folder; finished ones skipped.
 
 Every file is written atomically (common.atomic_path): a crash leaves the old file or the
