@@ -5,11 +5,13 @@
   code). Every result records the protocol that produced it. The batched scoring they use
   is in scoring.py; every prompt format is in tasks.py.
 - `evaluate_run`: base vs trained numbers of one run (the base model's cached).
-- `load_run`: a finished run's model, loaded the way train.py saved it.
+- `load_run`: a finished run's model, loaded the way train.py saved it (the way to get a
+  trained model in Python).
 - `compare`: groups of runs (seeds pooled) with 95% intervals (over items, or with
   `--bootstrap seeds-items` over seeds and then items), forgetting at matched
   learning along each method's frontier, and the frontier plot.
-- The command line: `python eval.py RUN`, `--model ID`, `--compare RUN...`.
+- `ask`: a run's base and trained models answer the same questions (`RUN --ask "..."`).
+- The command line: `python eval.py RUN`, `RUN --ask QUESTION`, `--model ID`, `--compare RUN...`.
 """
 from __future__ import annotations
 
@@ -385,8 +387,29 @@ SINGLE_RUN_CAVEAT = ("These intervals cover the items only: another seed, or the
 
 
 def load_run(run_dir, device="cpu"):
-    """(model, tok, cfg) of a finished run, loaded the way train.py saved it."""
+    """(model, tok, cfg) of a finished run, loaded the way train.py saved it: the way to get
+    a trained model in Python.
+
+        import eval
+        model, tok, cfg = eval.load_run("runs/tiny-smf")  # SMF: the base model with its trained memory
+        ids = tok("Question: What is the capital of France?\\nAnswer:", return_tensors="pt").input_ids
+        print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1]:]))
+
+    model: a transformers causal LM in eval mode on `device` (SMF and retrofit runs: the base
+    model with memory layers attached, memory.load_memory; LoRA: a peft PeftModel around the
+    base model; full finetuning: the saved model). tok: its tokenizer. cfg: the run's
+    config.json (cfg["model"] names the base model; common.load_model(cfg["model"]) loads it
+    for a comparison). A missing or unfinished run ends in one sentence (SystemExit)."""
     run_dir = Path(run_dir)
+    partial = run_dir.with_name(run_dir.name + ".partial")
+    if run_dir.name.endswith(".partial"):
+        raise SystemExit(f"error: {run_dir} is an unfinished run (still training, or interrupted); let it finish, "
+                         f"or continue it with train.py --resume, then use {run_dir.with_name(run_dir.name[: -len('.partial')])}.")
+    if not run_dir.exists() and partial.exists():
+        raise SystemExit(f"error: {run_dir} has not finished (it is still training, or was interrupted, in {partial}); "
+                         "let it finish, or continue it with train.py --resume.")
+    if not run_dir.is_dir():
+        raise SystemExit(f"error: there is no run folder {run_dir}; train one with python train.py (it prints where the run is saved).")
     if not (run_dir / "config.json").exists():
         raise SystemExit(f"error: {run_dir} is not a finished run (no config.json); train one with train.py.")
     try:
@@ -411,6 +434,61 @@ def load_run(run_dir, device="cpu"):
             memory.load_memory(model, str(run_dir / "memory.safetensors"))
             model.to(device)
     return model.eval(), tok, cfg
+
+
+# ---------------------------------------------------------------- asking a run
+#
+# `python eval.py RUN --ask "QUESTION"`: what the run learned, by hand. The base model and the
+# trained model answer the same questions greedily (no sampling: the same answer every time),
+# each question put in the layout the run was trained on (tasks.ask_prompt), so the trained
+# model meets the format it learned and the base model the same prompt. Options may follow
+# the question, separated by "|" ("What is the capital of X? | A | B | C | D"): they are then
+# listed as the training questions list them. With --complete each text is given as it is,
+# a sentence to complete ("The capital of France is"): the base model, which ends its turn at
+# once in the Question/Answer layout, answers that way too. The offline default's task trains and scores
+# choosing among options, so a fact it learned shows best that way; asked without options
+# the model must recall the name by itself, which it may not do. A glimpse, not a
+# measurement: the numbers are results.json's.
+
+ASK_TOKENS = 24  # new tokens per answer at most; an answer is its first non-empty line
+
+
+def split_question(text: str) -> tuple[str, list[str]]:
+    """'QUESTION | option | option ...' -> (question, options); no '|': no options."""
+    parts = [p.strip() for p in text.split("|")]
+    return parts[0], [p for p in parts[1:] if p]
+
+
+def first_line(text: str) -> str:
+    """The answer in a generated continuation: its first non-empty line (a model may start
+    with a line break, and goes on past its answer)."""
+    return text.strip().split("\n")[0].strip()
+
+
+def ask(run_dir, questions: list[str], device="cpu", max_new_tokens: int = ASK_TOKENS, complete: bool = False) -> list[dict]:
+    """Each question (optionally with '|'-separated options; with complete=True a text to
+    continue, as it is) to the base model and to the run's trained model, greedily: a list of
+    {"question", "options", "prompt", "base", "trained"}."""
+    model, tok, cfg = load_run(run_dir, device)
+    split = [(q, []) if complete else split_question(q) for q in questions]
+    prompts = [q if complete else tasks.ask_prompt(q, opts, cfg.get("task", "fictional")) for q, opts in split]
+    trained = greedy_generate(model, tok, prompts, max_new_tokens)
+    del model  # the trained model is done: hold one model at a time
+    base, base_tok = common.load_model(cfg["model"], device=device)
+    answers = greedy_generate(base.eval(), base_tok, prompts, max_new_tokens)
+    return [{"question": q, "options": opts, "prompt": p, "base": first_line(b), "trained": first_line(t)}
+            for (q, opts), p, b, t in zip(split, prompts, answers, trained)]
+
+
+def print_answers(rows: list[dict], run_dir) -> None:
+    t = Table(title=f"{run_dir}: greedy answers, base model vs trained", show_lines=True)
+    for c in ("question", "base model", "trained model"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        q = r["question"] + (f" (options: {', '.join(r['options'])})" if r["options"] else "")
+        t.add_row(q, r["base"] or "(no answer)", r["trained"] or "(no answer)")
+    Console().print(t)
+    print("prompt of the first question, as both models saw it: " + repr(rows[0]["prompt"]))
 
 
 # ---------------------------------------------------------------- comparing runs along frontiers
@@ -763,8 +841,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="first N items of each set (quick looks)")
     p.add_argument("--data-dir", help="folder with hub-schema JSON Lines files (offline); default: the hub")
     p.add_argument("--window", type=int, default=2048, help="harness WikiText window in tokens (default 2048; the harness uses the model's full context)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="cpu, cuda, or auto (default)")
     p.add_argument("--out", help="with --model: where to write the JSON (default: runs/eval-<model>-<protocol>.json)")
+    p.add_argument("--ask", action="append", metavar="QUESTION", help="ask the run's base and trained models QUESTION (repeatable; "
+                   "options may follow, separated by '|': \"Q? | A | B | C | D\"); prints both greedy answers side by side, "
+                   "in the run's prompt layout, and writes nothing")
+    p.add_argument("--complete", action="store_true", help="with --ask: give each text as it is, a sentence to complete "
+                   "(\"The capital of France is\"), not in the Question/Answer layout")
     return p
 
 
@@ -784,6 +867,12 @@ def check_args(a) -> tuple | None:
         raise SystemExit("error: --window must be at least 2 tokens.")
     if a.compare and not a.plot.endswith(".png"):
         raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
+    if a.ask is not None and (a.compare or a.model or len(a.run) != 1):
+        raise SystemExit('error: --ask takes exactly one run folder, as in: python eval.py runs/tiny-smf --ask "QUESTION".')
+    if a.complete and a.ask is None:
+        raise SystemExit('error: --complete goes with --ask, as in: python eval.py runs/tiny-smf --ask "The capital of France is" --complete.')
+    if a.ask is not None and not all((q.strip() if a.complete else split_question(q)[0]) for q in a.ask):
+        raise SystemExit("error: --ask got an empty question; give the question text after it.")
     if not a.compare and not a.model and len(a.run) != 1:
         raise SystemExit("error: give one run folder (or --compare with several, or --model ID).")
     return which
@@ -812,6 +901,9 @@ def reevaluate_run(a, which, device) -> None:
     proto = a.protocol or default_protocol(cfg)
     res = evaluate_run(model, tok, cfg, device, proto, a.limit, which)
     name = "results.json" if proto == default_protocol(cfg) and a.limit is None and which is None else f"results-{proto}.json"
+    rows = Path(a.run[0]) / "rows.json"  # an SMF run's record of its memory rows, kept beside the new numbers
+    if name == "results.json" and rows.exists():
+        res["memory_rows"] = json.loads(rows.read_text())
     common.write_json(Path(a.run[0]) / name, res)
     print_results(res, title=f"{a.run[0]} ({proto} protocol)")
     print(f"written to {Path(a.run[0]) / name}")
@@ -828,7 +920,9 @@ def main(argv=None) -> int:
         compare(a.run, a.plot, levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
         return 0
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
-    if a.model:
+    if a.ask:
+        print_answers(ask(a.run[0], a.ask, device, complete=a.complete), a.run[0])
+    elif a.model:
         evaluate_base_model(a, which, device)
     else:
         reevaluate_run(a, which, device)

@@ -81,6 +81,18 @@ def mcq_prompt(question: str, options: list[str]) -> str:
     return "\n".join(lines) + "\nAnswer:"
 
 
+def ask_prompt(question: str, options: list[str] | tuple = (), task: str = "fictional") -> str:
+    """A free question (eval.py --ask) in the layout the task trains: "Question: ..." then
+    "Answer:", with the options listed as the training questions list them when options are
+    given (the fictional and mcq tasks: mcq_prompt's "Choices:" block; MedMCQA: its training
+    text's "A. ..." lines); without options the answer is the model's own words."""
+    if not options:
+        return f"Question: {question}\nAnswer:"
+    if task == "medmcqa":
+        return f"Question: {question}\n" + "\n".join(f"{L}. {o}" for L, o in zip(LETTERS, options)) + "\nAnswer:"
+    return mcq_prompt(question, list(options))
+
+
 def medmcqa_options(r: dict) -> list[str]:
     return [r["opa"], r["opb"], r["opc"], r["opd"]]
 

@@ -5,37 +5,36 @@
     python train.py --method lora                # the same task, LoRA (peft)
     python train.py --method smf --preset paper  # the seed paper's setup (GPU, hub access)
 
-A run writes runs/<name>/: config.json (resolved settings), log.jsonl (loss per step),
-the checkpoint (SMF/retrofit: memory.safetensors; LoRA: adapter/; full: model/), and
-results.json (base vs trained evaluation). While it runs, everything lives in
+A run writes runs/<name>/ (default name <preset>-<method>, e.g. runs/tiny-smf; a re-run goes
+to runs/tiny-smf-2, -3, ...): config.json (resolved settings), log.jsonl (loss per step; SMF:
+also the memory rows read, selected and moved per layer), the checkpoint (SMF/retrofit:
+memory.safetensors; LoRA: adapter/; full: model/), SMF's rows.json (rows changed, how far
+they moved) and results.json (base vs trained evaluation). While it runs, everything lives in
 runs/<name>.partial/, which only replaces runs/<name>/ once the run has finished, so a
 crash or Ctrl-C never destroys a finished run; `--resume` continues a .partial run.
 All checks run before any folder is made; one process owns a run name (runs/.<name>.lock);
-Ctrl-C saves the finished step; a diverged run is moved to runs/<name>.diverged/.
+Ctrl-C saves the finished step; a diverged run is moved to runs/<name>.diverged/. That
+machinery, and the checks of every input, live in runs.py; this file keeps the presets, the
+loop and the command line.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
-import json
 import math
-import os
 import random
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 import common
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import memory
+import runs
 import smf_mini
 import tasks
 
@@ -180,22 +179,28 @@ FLAG_HELP = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Finetune with SMF, LoRA or full finetuning and measure learning against forgetting.",
+        description="Finetune with SMF, LoRA or full finetuning (or retrofit a memory) and measure learning against "
+                    "forgetting. The run is saved in --runs-dir/<name> (printed at the end); ask it questions with "
+                    "python eval.py RUN_DIR --ask QUESTION.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper).",
     )
     p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
-    p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>)")
+    p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>, or the first free "
+                   "<preset>-<method>-2, -3, ... when that holds a run)")
     p.add_argument("--runs-dir", default="runs", help="where runs are written (default: runs)")
     p.add_argument("--lr", type=float, help="learning rate of the chosen method (overrides smf_lr / lora_lr / full_lr / retrofit_lr)")
     p.add_argument("--init-memory", help="SMF: start from a retrofit run's memory (run folder or memory.safetensors) instead of fresh memory")
     p.add_argument("--data-dir", help="folder with hub-schema JSON Lines files: medmcqa/{train,validation}.jsonl, trivia_qa/validation.jsonl, wikitext/...")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (default)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run of this name (only once the new one finishes)")
-    p.add_argument("--no-eval", action="store_true", help="skip the evaluations")
-    p.add_argument("--lrs", help="sweep: comma-separated learning rates; one run each (with --seeds, --steps-list) under --runs-dir")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run of this --name (without --name: the "
+                   "newest interrupted <preset>-<method>[-N])")
+    p.add_argument("--overwrite", action="store_true", help="replace the finished run of this --name (without --name: "
+                   "<preset>-<method>), only once the new one finishes")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluations (the run then has no results.json)")
+    p.add_argument("--lrs", help="sweep: comma-separated learning rates; one run each (with --seeds, --steps-list) under --runs-dir, "
+                   "named <method>-<split>-lr<lr>-st<steps>-s<seed>; finished ones are skipped")
     p.add_argument("--seeds", help="sweep: comma-separated seeds (other facts, memory and data order per seed)")
     p.add_argument("--steps-list", help="sweep: comma-separated step counts")
     for key, (typ, help_) in FLAG_HELP.items():
@@ -224,76 +229,14 @@ def resolve_config(args: argparse.Namespace) -> dict:
     if args.lr is not None:
         cfg[lr_key] = args.lr
     cfg.update(method=args.method, preset=args.preset, lr=cfg[lr_key], init_memory=args.init_memory, data_dir=args.data_dir)
-    checks = [
-        (cfg["rule"] in smf_mini.RULES, f"--rule must be one of {', '.join(smf_mini.RULES)}"),
-        (cfg["smf_optimizer"] in smf_mini.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(smf_mini.OPTIMIZERS)}"),
-        (cfg["loss_on"] in ("all", "answer"), "--loss-on must be 'all' or 'answer'"),
-        (cfg["task"] in TASKS, "--task must be 'fictional', 'medmcqa' or 'mcq'"),
-        (cfg["split"] in tasks.SPLITS, "--split must be 'dev' or 'test'"),
-        (cfg["top_t"] >= 1, "--top-t must be at least 1"),
-        (cfg["batch_size"] >= 1 and cfg["grad_accum"] >= 1, "--batch-size and --grad-accum must be at least 1"),
-        (cfg["lr"] > 0, "the learning rate must be positive"),
-        (cfg["row_step_cap"] >= 0, "--row-step-cap must be 0 (off) or positive"),
-        (cfg["min_read_ratio"] >= 0, "--min-read-ratio must be 0 (off) or positive"),
-        (cfg["min_read_ratio"] == 0 or cfg["rule"] in ("tfidf", "kl"),
-         "--min-read-ratio compares with background reads: use --rule tfidf or kl, or --min-read-ratio 0"),
-        (cfg["scale_lr"] >= 0, "--scale-lr must be 0 (off) or positive"),
-        (cfg["scale_lr"] == 0 or not cfg["init_memory"],
-         "--scale-lr trains an output scale that a retrofitted memory does not have: use --scale-lr 0 with --init-memory"),
-        (cfg["save_every"] >= 1, "--save-every must be at least 1"),
-        (cfg["eval_limit"] is None or cfg["eval_limit"] >= 1, "--eval-limit must be at least 1"),
-        (cfg["memory_mode"] in ("add", "replace"), "--memory-mode must be 'add' or 'replace'"),
-        (cfg["task"] != "fictional" or (cfg["n_countries"] or 0) >= 4, "--n-countries must be at least 4 (3 distractors per question)"),
-        (cfg["steps"] is None or cfg["steps"] >= 1, "--steps must be at least 1"),
-        (cfg["steps"] is not None or (cfg["epochs"] or 0) > 0, "give --steps or a positive --epochs"),
-        (cfg["train_rows"] is None or cfg["train_rows"] >= 1, "--train-rows must be at least 1"),
-        (cfg["retrofit_docs"] is None or cfg["retrofit_docs"] >= 1, "--retrofit-docs must be at least 1"),
-    ]
-    for ok, msg in checks:
-        if not ok:
-            raise SystemExit(f"error: {msg}.")
+    runs.check_settings(cfg, TASKS)
     if cfg["task"] == "medmcqa":  # printed with the configuration: what this run will read, from where
         cfg["data_sources"] = tasks.medmcqa_sources(cfg["data_dir"], cfg["train_rows"], cfg["background"])
         cfg["eval_protocol"] = eval.default_protocol(cfg)
     return cfg
 
 
-def memory_config(cfg: dict) -> memory.MemoryConfig:
-    return memory.MemoryConfig(slots=cfg["memory_slots"], heads=cfg["memory_heads"], topk=cfg["memory_topk"],
-                          key_dim=cfg["memory_key_dim"], layers=list(cfg["memory_layers"]), mode=cfg["memory_mode"],
-                          out_scale=cfg["method"] == "smf" and cfg.get("scale_lr", 0.0) > 0)
-
-
 # ---------------------------------------------------------------- data
-
-
-def training_examples(cfg: dict) -> list[tuple[str, str]]:
-    """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
-    if cfg["task"] == "fictional":
-        out = []
-        for text in tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"]:
-            cut = text.rfind("\nAnswer:")
-            out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
-        return out
-    if cfg["task"] == "mcq":
-        return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"))
-    rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
-    pairs = [tasks.medmcqa_training_pair(r) for r in rows if tasks.is_single_choice(r) and r["cop"] in (0, 1, 2, 3)]
-    return pairs[: cfg["train_rows"]]  # the seed study: the first 60,000
-
-
-def background_docs(cfg: dict, n: int | None | str = "background") -> list[str]:
-    """The background corpus's first n documents (default: --background-docs; None: all)."""
-    n = cfg["background_docs"] if n == "background" else n
-    b = cfg["background"]
-    if b == "pydoc":
-        return tasks.background_text(n)
-    if b == "oasst1":
-        return tasks.oasst1_docs(n, cfg["data_dir"])
-    docs = [r["text"] for r in tasks.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
-    if not docs:
-        raise SystemExit(f"error: {b} has no non-empty 'text' rows to use as background documents.")
-    return docs[:n]
 
 
 def batch_schedule(n_examples: int, lengths: list[int], cfg: dict, steps: int) -> list[list[list[int]]]:
@@ -339,15 +282,6 @@ def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int,
 # ---------------------------------------------------------------- methods
 
 
-def init_memory_file(cfg: dict) -> Path:
-    """--init-memory's file: a run folder's memory.safetensors, or the file given; one sentence if missing."""
-    src = Path(cfg["init_memory"])
-    src = src / "memory.safetensors" if src.is_dir() else src
-    if not src.exists():
-        raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
-    return src
-
-
 def setup_method(model, tok, cfg: dict, device, progress: bool = True):
     """Make the chosen parameters trainable. Returns (model, optimizer, extras)."""
     method = cfg["method"]
@@ -365,7 +299,7 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
         model = get_peft_model(model, lcfg)
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg["lr"], weight_decay=0.0)
     elif method == "retrofit":
-        memory.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
+        memory.attach_memory(model, runs.memory_config(cfg), seed=cfg["seed"])
         for p in model.parameters():
             p.requires_grad_(False)
         params = [p for mem in memory.memory_layers(model).values() for p in mem.parameters()]
@@ -374,63 +308,18 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
         opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.0)
     else:  # smf
         if cfg.get("init_memory"):
-            memory.load_memory(model, str(init_memory_file(cfg)))
+            memory.load_memory(model, str(runs.init_memory_file(cfg)))
             model.to(device)
         else:
-            memory.attach_memory(model, memory_config(cfg), seed=cfg["seed"])
+            memory.attach_memory(model, runs.memory_config(cfg), seed=cfg["seed"])
         bg = None
         if cfg["rule"] in ("tfidf", "kl"):
-            bg = cached_background(model, tok, cfg, progress)
+            bg = runs.cached_background(model, tok, cfg, progress)
         extras["background"] = bg
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
                                   row_step_cap=cfg.get("row_step_cap", 0.0), min_read_ratio=cfg.get("min_read_ratio", 0.0),
                                   scale_lr=cfg.get("scale_lr", 0.0))
     return model, opt, extras
-
-
-def trainable_state(model, cfg: dict) -> dict[str, torch.Tensor]:
-    if cfg["method"] == "smf":  # the value tables, and the output scales when --scale-lr trains them
-        mems = memory.memory_layers(model).items()
-        return ({f"layer{i}.values": m.values.weight.detach().clone() for i, m in mems}
-                | {f"layer{i}.scale": m.scale.detach().clone() for i, m in mems if m.scale is not None})
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
-    with torch.no_grad():
-        if cfg["method"] == "smf":
-            for i, m in memory.memory_layers(model).items():
-                m.values.weight.copy_(sd[f"layer{i}.values"])
-                if m.scale is not None:
-                    m.scale.copy_(sd[f"layer{i}.scale"])
-        else:
-            named = dict(model.named_parameters())
-            for n, v in sd.items():
-                named[n].copy_(v)
-
-
-def cached_background(model, tok, cfg: dict, progress: bool = True) -> smf_mini.BackgroundStats:
-    """Background statistics, computed once per (model, memory, documents) and cached.
-
-    They depend only on the frozen model, the memory's keys and queries (fixed by its
-    config and seed, or by --init-memory's file) and the background documents, so a sweep
-    over learning rates or methods need not re-read the background (about 25 s each time
-    on the offline default)."""
-    docs = background_docs(cfg)
-    h = hashlib.sha1(json.dumps([cfg["model"], cfg["memory_slots"], cfg["memory_heads"], cfg["memory_topk"],
-                                 cfg["memory_key_dim"], cfg["memory_layers"], cfg["memory_mode"], cfg["seed"],
-                                 cfg["background_max_length"], docs]).encode())
-    for f in ("memory.py", "smf_mini.py"):  # how memory is made and reads are counted
-        h.update((Path(__file__).resolve().parent / f).read_bytes())
-    if cfg.get("init_memory"):
-        h.update(init_memory_file(cfg).read_bytes())
-    path = common.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
-    if path.exists():
-        return smf_mini.BackgroundStats.load(str(path), next(model.parameters()).device)
-    bg = smf_mini.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    bg.save(str(path))
-    return bg
 
 
 def lr_at(step: int, total: int, cfg: dict) -> float:
@@ -441,48 +330,7 @@ def lr_at(step: int, total: int, cfg: dict) -> float:
     return cfg["lr"] * 0.5 * (1 + math.cos(math.pi * (step - w) / max(1, total - w)))
 
 
-class Diverged(RuntimeError):
-    """Training blew up: a non-finite loss or weight, or a loss far above where it started."""
-
-
-# Divergence: the mean loss of the last DIVERGE_WINDOW steps more than DIVERGE_FACTOR times (plus
-# one nat) the mean of the first DIVERGE_WINDOW. A working run lowers its loss; a learning rate far
-# too high sends it up, often to ln(vocabulary) (uniform predictions) with zero gradients, where a
-# finite-loss check alone would never fire. Means over windows, not single steps: batches differ
-# in kind (the mcq task's questions cost the base model 13-25 nats per answer token, since it
-# expects a letter there, and its statements ~8), so one step against another says nothing.
-DIVERGE_FACTOR = 2.0
-DIVERGE_WINDOW = 8
-
-
-def check_step(step: int, loss: float, history: list[float]) -> None:
-    """loss: this step's; history: the finite losses of the steps before it, in order."""
-    if not math.isfinite(loss):
-        raise Diverged(f"the loss became {loss} at step {step + 1}")
-    w = DIVERGE_WINDOW
-    if len(history) + 1 >= w:
-        first = (sum(history[:w]) if len(history) >= w else sum(history) + loss) / w  # no copy of the history
-        last = (sum(history[len(history) - w + 1 :]) + loss) / w
-        if last > DIVERGE_FACTOR * first + 1.0:
-            raise Diverged(f"the loss rose to {last:.2f} (mean of the last {w} steps, to step {step + 1}) "
-                           f"from {first:.2f} (mean of the first {w})")
-
-
-def check_weights(model, cfg: dict, step: int) -> None:
-    """Every trainable tensor finite (checked before each save, so no checkpoint holds NaN or inf)."""
-    for name, t in trainable_state(model, cfg).items():
-        if not torch.isfinite(t).all():
-            raise Diverged(f"weights became non-finite ({name}) by step {step}")
-
-
 # ---------------------------------------------------------------- the loop
-
-
-def load_examples(cfg: dict) -> list[tuple[str, str]]:
-    examples = [("", d) for d in background_docs(cfg, cfg["retrofit_docs"])] if cfg["method"] == "retrofit" else training_examples(cfg)
-    if not examples:
-        raise SystemExit("error: the training set is empty.")
-    return examples
 
 
 def target_count(batch: dict) -> int:
@@ -516,43 +364,6 @@ def check_tokens_to_learn(tok, examples, cfg: dict, device) -> None:
                          "training examples; raise --max-length.")
 
 
-def resume_state(work: Path, model, opt, cfg: dict):
-    """(start step, log) from work/state.pt (the optimizer's own state, with the rows it moved,
-    is restored in place), or a fresh start."""
-    state_path = work / "state.pt"
-    if not state_path.exists():
-        return 0, []
-    st = torch.load(state_path, weights_only=False)
-    load_trainable_state(model, cfg, st["trainable"])
-    opt.load_state_dict(st["optimizer"])
-    torch.set_rng_state(st["rng"])
-    print(f"Resuming {work} at step {st['step']}.")
-    return st["step"], st["log"]
-
-
-class StopAfterStep:
-    """While active, the first Ctrl-C asks the loop to save and stop after the current step
-    (no half-applied update is ever saved); a second Ctrl-C stops at once."""
-
-    def __enter__(self):
-        self.asked = False
-        try:
-            self.old = signal.signal(signal.SIGINT, self._handler)
-        except ValueError:  # not the main thread: leave Ctrl-C alone
-            self.old = None
-        return self
-
-    def _handler(self, signum, frame):
-        if self.asked:
-            raise KeyboardInterrupt
-        self.asked = True
-        print("\nCtrl-C: saving after this step (press again to stop at once)...", file=sys.stderr)
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
-
-
 def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, device, autocast) -> tuple[float, int]:
     """One optimizer step over the micro-batches of `batch`. Returns (loss, tokens read)."""
     micro = [collate(tok, [examples[i] for i in ids], cfg["loss_on"], cfg["max_length"], device) for ids in batch]
@@ -574,19 +385,22 @@ def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, dev
     return total, tokens
 
 
-def apply_update(model, opt, cfg: dict) -> float:
+def apply_update(model, opt, cfg: dict) -> tuple[float, dict]:
     """Clip and step. SMF first selects its rows (one selection per optimizer step, over all
     its micro-batches) and clips over the selected rows only (it records the rows it moves:
-    opt.moved). Returns the gradient norm before clipping."""
+    opt.moved). Returns the gradient norm before clipping, and for SMF the rows this step
+    read, selected and moved per memory layer (runs.rows_of_step; {} for other methods)."""
+    before = None
     if cfg["method"] == "smf":
         opt.select()
         gnorm = opt.clip_grad_norm_(cfg["clip"])
+        before = runs.rows_before_step(opt)
     else:
         params = [p for p in model.parameters() if p.requires_grad]
         gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
     opt.step()
     opt.zero_grad(set_to_none=True)
-    return gnorm
+    return gnorm, runs.rows_of_step(opt, before) if before is not None else {}
 
 
 def train(cfg: dict, work: Path, device, progress: bool = True):
@@ -596,21 +410,21 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     model, tok = common.load_model(cfg["model"], device=device)
     model.config.use_cache = False
     model, opt, extras = setup_method(model, tok, cfg, device, progress)
-    examples = load_examples(cfg)
+    examples = runs.load_examples(cfg)
     check_tokens_to_learn(tok, examples, cfg, device)
     epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
     steps = cfg["steps"] or max(1, math.ceil(epochs * len(examples) / (cfg["batch_size"] * cfg["grad_accum"])))
     cfg["resolved_steps"] = steps
     schedule = batch_schedule(len(examples), [len(p) + len(c) for p, c in examples], cfg, steps)
-    start, log = resume_state(work, model, opt, cfg)
+    start, log = runs.resume_state(work, model, opt, cfg)
     if extras.get("background") is not None:
         extras["background"].save(str(work / "background.safetensors"))
-    write_log(work, log)  # the log on disk restarts from the checkpoint's steps
+    runs.write_log(work, log)  # the log on disk restarts from the checkpoint's steps
 
     def save_state(step: int):
-        check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
+        runs.check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
         with common.atomic_path(work / "state.pt") as tmp:
-            torch.save({"step": step, "trainable": trainable_state(model, cfg), "optimizer": opt.state_dict(),
+            torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
                         "rng": torch.get_rng_state(), "log": log}, tmp)
 
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
@@ -618,20 +432,21 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=cfg["method"], disable=not progress, dynamic_ncols=True)
     t0, tokens_seen = time.time(), 0
     finite = [r["loss"] for r in log if math.isfinite(r["loss"])]  # the divergence check's history (kept on resume)
-    with StopAfterStep() as ctrl_c:
+    with runs.StopAfterStep() as ctrl_c:
         for step in bar:
             lr = lr_at(step, steps, cfg)
             opt.param_groups[0]["lr"] = lr
             loss, tokens = train_step(model, opt, tok, examples, schedule[step], cfg, device, autocast)
             tokens_seen += tokens
             if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
-                check_step(step, loss, finite)
+                runs.check_step(step, loss, finite)
                 finite.append(loss)
-                gnorm = apply_update(model, opt, cfg)
+                gnorm, rows = apply_update(model, opt, cfg)
             else:
-                gnorm = 0.0
-            log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0})
-            append_log(work, log[-1])
+                gnorm, rows = 0.0, {}
+            log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0}
+                       | ({"rows": rows} if rows else {}))  # SMF: {layer: rows read, selected, moved}
+            runs.append_log(work, log[-1])
             bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
             if ctrl_c.asked:
                 save_state(step + 1)
@@ -643,268 +458,29 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
 
 
-def write_log(work: Path, log: list[dict]) -> None:
-    with common.atomic_path(work / "log.jsonl") as tmp:
-        Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in log))
-
-
-def append_log(work: Path, row: dict) -> None:
-    """log.jsonl grows as steps happen, so a run can be watched (tail -f runs/<name>.partial/log.jsonl)."""
-    with open(work / "log.jsonl", "a") as f:
-        f.write(json.dumps(row) + "\n")
-
-
-def save_checkpoint(model, tok, cfg: dict, work: Path, rows_changed) -> None:
-    """The final checkpoint, in the form eval.py loads."""
-    method = cfg["method"]
-    if method in ("smf", "retrofit"):
-        # SMF: only the value rows it moved, plus the seed that regenerates the rest
-        memory.save_memory(model, str(work / "memory.safetensors"), rows_only=method == "smf")
-        if rows_changed:
-            # rows changed at each step, per layer: (steps, top_t) padded with -1
-            t = max(r.numel() for rs in rows_changed.values() for r in rs)
-            out = {}
-            for i, rs in rows_changed.items():
-                m = torch.full((len(rs), t), -1, dtype=torch.long)
-                for s, r in enumerate(rs):
-                    m[s, : r.numel()] = r
-                out[f"layer{i}"] = m
-            with common.atomic_path(work / "rows_changed.safetensors") as tmp:
-                save_file(out, tmp)
-    elif method == "lora":
-        model.save_pretrained(work / "adapter")
-    else:
-        model.save_pretrained(work / "model")
-        tok.save_pretrained(work / "model")
-
-
-def finish(work: Path, run_dir: Path) -> None:
-    """Move the finished .partial folder into place; an older finished run is removed only now."""
-    remove_temporaries(work)
-    old = None
-    if run_dir.exists():
-        old = run_dir.with_name(run_dir.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(run_dir, old)
-    os.replace(work, run_dir)
-    if old is not None:
-        shutil.rmtree(old)
-
-
-def remove_temporaries(work: Path) -> None:
-    """Half-written files (common.atomic_path's .NAME.*.tmp) left by a kill during a save."""
-    for f in work.rglob(".*.tmp"):
-        f.unlink(missing_ok=True)
-
-
-# ---------------------------------------------------------------- run folders: one writer, checks first
-
-
-@contextlib.contextmanager
-def run_lock(runs_dir: Path, name: str):
-    """Exclusive lock on a run name: runs/.<name>.lock holds the owner's process id.
-
-    A second process with the same name is refused while the owner lives; a lock whose owner
-    is gone (killed with SIGKILL, machine restarted) is stale and taken over."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    lock = runs_dir / f".{name}.lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid_alive(pid):
-                raise SystemExit(f"error: a run with this name is in progress (pid {pid}); wait for it to finish "
-                                 f"or stop it, or choose another --name.")
-            lock.unlink(missing_ok=True)  # stale: its owner is gone
-    else:
-        raise SystemExit(f"error: could not take the lock {lock}; another process keeps creating it.")
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise SystemExit(f"error: --device must be cpu, cuda (or cuda:N) or auto; got {name!r}.")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch sees no GPU on this machine; use --device cpu (or auto).")
-    return torch.device(name)
-
-
-def model_layer_count(model: str) -> int:
-    """Decoder layers of --model, read from its config alone (seconds, no weights)."""
-    from transformers import AutoConfig  # heavy (~2 s): imported where a model is first touched
-
-    path = Path(common.offline_model_dir()) if model == common.OFFLINE_MODEL else Path(model).expanduser()
-    hub_like = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists()
-    if not hub_like:
-        if not path.is_dir():
-            raise SystemExit(f"error: --model {model}: there is no such folder; give a model folder, a hub id, "
-                             f"or {common.OFFLINE_MODEL} (offline).")
-        if not (path / "config.json").exists():
-            raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
-                             "(make one with save_pretrained).")
-    try:
-        return int(AutoConfig.from_pretrained(str(path)).num_hidden_layers)
-    except Exception as e:  # offline hub id, unreadable config: one sentence, not a traceback
-        raise SystemExit(f"error: could not read the config of --model {model} ({type(e).__name__}); offline, use "
-                         f"--model {common.OFFLINE_MODEL} or a local folder.") from None
-
-
-def validate_inputs(cfg: dict, no_eval: bool) -> None:
-    """Every check of the model, memory sizes, data files and rows, in seconds, before any
-    folder is made or the model is loaded; a problem ends in one sentence naming the fix."""
-    try:
-        n_layers = model_layer_count(cfg["model"])
-        if cfg["method"] in ("smf", "retrofit"):
-            if cfg.get("init_memory"):
-                loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
-                cfg.update(memory_slots=loaded.slots, memory_heads=loaded.heads, memory_topk=loaded.topk,
-                           memory_key_dim=loaded.key_dim, memory_layers=list(loaded.layers), memory_mode=loaded.mode)
-            memory_config(cfg).validate(n_layers)
-            if cfg["method"] == "retrofit" or cfg["rule"] in ("tfidf", "kl"):
-                background_docs(cfg)  # reads (and checks) a background file
-        if cfg["task"] == "medmcqa":
-            training_examples(cfg)
-            if not no_eval and cfg.get("data_dir"):
-                protocol = eval.default_protocol(cfg)
-                limit = eval.protocol_limit(protocol, cfg["eval_limit"])
-                tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit)  # refuses a limit that reaches training rows
-        elif cfg["task"] == "mcq":
-            training_examples(cfg)
-            tasks.mcq_rows(cfg["data_dir"], "validation")
-        elif cfg.get("data_dir"):
-            print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        raise SystemExit(f"error: {e}") from None
-
-
-# Settings that may change on --resume: they do not change how the steps are trained.
-RESUME_MAY_CHANGE = {"eval_limit", "save_every", "train_seconds", "resolved_steps"}
-
-
-def check_resume_settings(work: Path, cfg: dict) -> None:
-    try:
-        saved = json.loads((work / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        raise SystemExit(f"error: {work}/config.json is missing or unreadable, so the interrupted run cannot be "
-                         "resumed safely; delete that folder to start again.") from None
-    # a setting added since that run was made counts as the value it had in effect then
-    saved = json.loads(json.dumps({**eval.ADDED_SETTINGS, **saved}))
-    now = json.loads(json.dumps(cfg, default=str))
-    diff = sorted(k for k in set(saved) | set(now) if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k))
-    if diff:
-        shown = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in diff)
-        raise SystemExit(f"error: --resume with changed training settings: {shown}; give the interrupted run's "
-                         "flags, or start a new run under another --name.")
-
-
-def park_diverged(work: Path) -> Path:
-    """Move a diverged .partial folder aside (runs/<name>.diverged), so a corrected rerun can start."""
-    dest = work.with_name(work.name[: -len(".partial")] + ".diverged")
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(work, dest)
-    return dest
-
-
-def _floats(text: str, flag: str, kind=float) -> list:
-    try:
-        vals = [kind(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise SystemExit(f"error: {flag} takes comma-separated numbers like 1e-4,3e-4; got {text!r}.")
-    if not vals:
-        raise SystemExit(f"error: {flag} is empty; give at least one value.")
-    return vals
-
-
-def sweep(args, argv: list[str]) -> int:
-    """One run per (learning rate, step count, seed) into --runs-dir, named
-    <method>-<split>-lr<lr>-st<steps>-s<seed>. Finished runs are skipped, so an interrupted
-    sweep continues where it stopped when the same command is given again. Compare the
-    runs with `python eval.py --compare RUNS_DIR/*`."""
-    cfg = resolve_config(args)
-    lrs = _floats(args.lrs, "--lrs") if args.lrs else [cfg["lr"]]
-    seeds = _floats(args.seeds, "--seeds", int) if args.seeds else [cfg["seed"]]
-    steps_list = _floats(args.steps_list, "--steps-list", int) if args.steps_list else [cfg["steps"]]
-    if any(v <= 0 for v in lrs) or any(v is not None and v < 1 for v in steps_list):
-        raise SystemExit("error: sweep learning rates must be positive and step counts at least 1.")
-    drop = {"--lrs", "--seeds", "--steps-list", "--lr", "--seed", "--steps", "--name"}
-    base_argv, skip = [], False
-    for x in argv:  # the sweep's own flags (and what each run sets itself) are not passed on
-        if skip:
-            skip = False
-            continue
-        if x.split("=")[0] in drop:
-            skip = "=" not in x
-            continue
-        base_argv.append(x)
-    failed = []
-    for lr in lrs:
-        for steps in steps_list:
-            for seed in seeds:
-                name = f"{cfg['method']}-{cfg['split']}-lr{lr:g}-st{steps}-s{seed}"
-                if (Path(args.runs_dir) / name / "results.json").exists() or (args.no_eval and (Path(args.runs_dir) / name).exists()):
-                    print(f"sweep: {name} is finished; skipped.")
-                    continue
-                print(f"sweep: {name}")
-                rc = main(base_argv + ["--lr", str(lr), "--seed", str(seed), "--name", name] + (["--steps", str(steps)] if steps else []))
-                if rc:
-                    failed.append(name)
-    print(f"sweep done: {len(lrs) * len(seeds) * len(steps_list)} runs in {args.runs_dir}"
-          + (f"; failed: {', '.join(failed)}" if failed else "") + f". Compare: python eval.py --compare {args.runs_dir}/*")
-    return 1 if failed else 0
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.lrs or args.seeds or args.steps_list:
-        return sweep(args, argv)
+        return runs.sweep(args, argv, resolve_config(args), main)
     cfg = resolve_config(args)
-    name = args.name or f"{cfg['preset']}-{cfg['method']}"
-    if not name or name in (".", "..") or any(c in name for c in "/\\") or name.startswith("."):
-        raise SystemExit(f"error: --name must be a plain folder name (no '/', no leading '.'); got {name!r}.")
-    device = pick_device(args.device)
-    validate_inputs(cfg, args.no_eval)
+    if args.name is not None:
+        runs.check_name(args.name)
+    device = runs.pick_device(args.device)
+    runs.validate_inputs(cfg, args.no_eval)
     runs_dir = Path(args.runs_dir)
-    with run_lock(runs_dir, name):
+    # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
+    with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
         return run(cfg, args, name, runs_dir, device)
 
 
 def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     """One run, holding its lock: train in runs/<name>.partial, evaluate, then move into place."""
     run_dir, work = runs_dir / name, runs_dir / f"{name}.partial"
-    if args.resume and not work.exists():
-        raise SystemExit(f"error: there is no interrupted run at {work} to resume; drop --resume to start one.")
-    if not args.resume and work.exists():
-        raise SystemExit(f"error: an interrupted run exists at {work}; pass --resume to continue it, or delete that folder to start again.")
-    if not args.resume and run_dir.exists() and not args.overwrite:
-        raise SystemExit(f"error: {run_dir} already holds a finished run; pass --overwrite to replace it (once the new run finishes) or choose --name.")
+    runs.check_folder(run_dir, work, args.resume, args.overwrite)
     if args.resume:
-        check_resume_settings(work, cfg)
-        remove_temporaries(work)
+        runs.check_resume_settings(work, cfg)
+        runs.remove_temporaries(work)
     work.mkdir(parents=True, exist_ok=True)
     common.write_json(work / "config.json", cfg)
     eval.print_config(cfg, name)
@@ -915,8 +491,8 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         if not args.resume and not (work / "state.pt").exists():
             shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
         raise
-    except Diverged as e:
-        dest = park_diverged(work)
+    except runs.Diverged as e:
+        dest = runs.park_diverged(work)
         print(f"error: training diverged: {e}. Lower the learning rate (--lr) and run again; the diverged run's "
               f"files were moved to {dest} for inspection (there is nothing in it to resume).", file=sys.stderr)
         return 1
@@ -927,8 +503,12 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         return 130
     cfg["train_seconds"] = round(time.time() - started, 1)
     common.write_json(work / "config.json", cfg)
-    write_log(work, log)
-    save_checkpoint(model, tok, cfg, work, rows_changed)
+    runs.write_log(work, log)
+    runs.save_checkpoint(model, tok, cfg, work, rows_changed)
+    rows = runs.row_summary(model, cfg, log) if cfg["method"] == "smf" else None  # rows changed, how far they moved
+    if rows:
+        common.write_json(work / "rows.json", rows)
+        print(runs.describe_rows(rows))
     if not args.no_eval and cfg["method"] != "retrofit":
         model.eval()
         try:
@@ -937,11 +517,11 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
             print(f"\nInterrupted during evaluation. Training is finished and kept in {work}; run the same command "
                   "with --resume to evaluate without retraining.", file=sys.stderr)
             return 130
-        common.write_json(work / "results.json", results)
+        common.write_json(work / "results.json", results | ({"memory_rows": rows} if rows else {}))
         eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
     (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
-    finish(work, run_dir)
-    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s).")
+    runs.finish(work, run_dir)
+    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\"")
     return 0
 
 

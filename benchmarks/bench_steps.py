@@ -57,11 +57,11 @@ def main(argv=None) -> None:
     p.add_argument("--methods", default="smf,lora,full")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds; the median is reported")
     a = p.parse_args(argv)
-    device = train.pick_device(a.device)
+    device = train.runs.pick_device(a.device)
     methods = a.methods.split(",")
     runs = {m: build(m, a.preset, a.model, device) for m in methods}
     cfg0, _, tok0, _ = runs[methods[0]]
-    examples = train.load_examples(cfg0)
+    examples = train.runs.load_examples(cfg0)
     batch = train.batch_schedule(len(examples), [len(x) + len(y) for x, y in examples], cfg0, 1)[0]  # step 1's micro-batches
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=a.bf16)
     times = {m: [] for m in methods}

@@ -371,3 +371,73 @@ def test_wikitext_pages_match_the_harness_byte_count():
     rows = [json.loads(l)["text"] for l in SHARED_WIKI.open()]
     pages = eval.wikitext_documents(rows)
     assert len(pages) == 62 and sum(len(p.encode("utf-8")) for p in pages) == 1_290_527
+
+
+# ---------------------------------------------------------------- --ask: a run's answers by hand
+
+
+def test_ask_gives_the_base_and_the_trained_models_greedy_answers(tmp_path, capsys):
+    """eval.ask on a tiny finished run: each answer is that model's greedy continuation of
+    the run's prompt layout (base: the run's base model; trained: eval.load_run's model), and
+    the command line prints them side by side."""
+    import train
+    from test_train import small
+
+    model_dir = tmp_path / "tiny-llama"
+    tok = __import__("transformers").AutoTokenizer.from_pretrained(common.offline_model_dir())
+    common.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                             num_key_value_heads=1, num_hidden_layers=3).save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    assert train.main(["--runs-dir", str(tmp_path / "runs"), *small(str(model_dir), "full", steps=4, extra=["--lr", "3e-3"])]) == 0
+    run = tmp_path / "runs" / "tiny-full"
+    questions = ["What is the capital of Zorvia?", "What is the capital of France? | Rome | Paris | Oslo | Bern"]
+    rows = eval.ask(run, questions)
+    assert rows[0]["prompt"] == "Question: What is the capital of Zorvia?\nAnswer:" and rows[0]["options"] == []
+    assert rows[1]["prompt"] == tasks.mcq_prompt("What is the capital of France?", ["Rome", "Paris", "Oslo", "Bern"])  # the training layout
+    base, base_tok = common.load_model(str(model_dir))
+    trained, _, _ = eval.load_run(run)
+    for r in rows:
+        for key, model in (("base", base), ("trained", trained)):
+            out = scoring.greedy_generate(model, base_tok, [r["prompt"]], eval.ASK_TOKENS)[0]
+            assert r[key] == out.strip().split("\n")[0].strip() and "\n" not in r[key], key
+    assert any(r["base"] != r["trained"] for r in rows)  # the trained model is not the base model
+    assert eval.first_line("\n Paris\nParis is the capital.") == "Paris"
+    capsys.readouterr()
+    assert eval.main([str(run), "--ask", questions[0], "--ask", questions[1]]) == 0
+    out = capsys.readouterr().out
+    assert "greedy answers, base model vs trained" in out and "base model" in out and "trained model" in out
+    assert "as both models saw it: 'Question: What is the capital of Zorvia?\\nAnswer:'" in out
+    done = eval.ask(run, ["The capital of France is"], complete=True)[0]  # --complete: the text as it is
+    assert done["prompt"] == "The capital of France is" and done["trained"] == eval.first_line(
+        scoring.greedy_generate(trained, base_tok, ["The capital of France is"], eval.ASK_TOKENS)[0])
+
+
+@pytest.mark.parametrize("where,argv,msg", [
+    ("nothing", ["{tmp}/runs/nope", "--ask", "q"], "there is no run folder"),
+    ("partial", ["{tmp}/runs/r", "--ask", "q"], "has not finished"),
+    ("partial", ["{tmp}/runs/r.partial", "--ask", "q"], "is an unfinished run"),
+    ("partial", ["{tmp}/runs/r", "--ask", " "], "--ask got an empty question"),
+    ("partial", ["{tmp}/runs/r", "--ask", " | Paris | Rome"], "--ask got an empty question"),
+    ("nothing", ["{tmp}/a", "{tmp}/b", "--ask", "q"], "--ask takes exactly one run folder"),
+    ("nothing", ["--compare", "{tmp}/a", "--ask", "q"], "--ask takes exactly one run folder"),
+    ("nothing", ["{tmp}/a", "--complete"], "--complete goes with --ask"),
+])
+def test_ask_errors_are_one_sentence(tmp_path, where, argv, msg):
+    if where == "partial":  # an interrupted (or still running) run: only its .partial folder exists
+        (tmp_path / "runs" / "r.partial").mkdir(parents=True)
+        (tmp_path / "runs" / "r.partial" / "config.json").write_text('{"method": "smf", "model": "x"}')
+    with pytest.raises(SystemExit) as info:
+        eval.main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    text = str(info.value.code)
+    assert text.startswith("error: ") and msg in text and text.count(". ") == 0, text
+
+
+def test_ask_prompt_is_each_tasks_training_layout():
+    """With options, --ask's prompt is exactly the prompt of a training question of the task."""
+    opts = ["a", "b", "c", "d"]
+    row = {"question": "Q?", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 0}
+    assert tasks.ask_prompt("Q?", opts, "medmcqa") == tasks.medmcqa_training_pair(row)[0]
+    fictional = tasks.fictional_facts(4, 0)["train"][2]  # statement, statement, then the question with its answer
+    q, listed = fictional.split("\n")[0].removeprefix("Question: "), [l[3:] for l in fictional.split("\n")[2:6]]
+    assert fictional.startswith(tasks.ask_prompt(q, listed, "fictional"))
+    assert tasks.ask_prompt("Q?") == "Question: Q?\nAnswer:"

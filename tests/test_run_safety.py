@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import eval
+import runs
 import train
 from test_train import small, tiny_dir  # noqa: F401  (the tiny model folder fixture)
 
@@ -140,12 +141,60 @@ def test_live_lock_refuses_a_second_writer(tmp_path, tiny_dir):  # noqa: F811
         with pytest.raises(SystemExit, match=f"a run with this name is in progress \\(pid {owner.pid}\\)"):
             train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1), "--resume"])
         assert sorted(p.name for p in runs.iterdir()) == [".tiny-full.lock"]
+        # a new run without --name does not wait for it: it goes to the next default folder
+        assert train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1)]) == 0
+        assert sorted(p.name for p in runs.iterdir()) == [".tiny-full.lock", "tiny-full-2"]
     finally:
         owner.kill()
         owner.wait()
     # the owner is gone: its lock is stale and taken over; the run releases it when done
     assert train.main(["--runs-dir", str(runs), *small(tiny_dir, "full", steps=1)]) == 0
-    assert sorted(p.name for p in runs.iterdir()) == ["tiny-full"]
+    assert sorted(p.name for p in runs.iterdir()) == ["tiny-full", "tiny-full-2"]
+
+
+# ---------------------------------------------------------------- re-running without --name
+
+
+def test_rerun_without_name_starts_a_new_folder_and_says_where(tmp_path, tiny_dir, capsys):  # noqa: F811
+    """The same command twice, three times: each run exits 0 in its own folder (tiny-full,
+    tiny-full-2, tiny-full-3), says where it went, and leaves the earlier runs untouched."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1)]
+    assert train.main(flags) == 0
+    first = tree(tmp_path / "tiny-full")
+    for n in (2, 3):
+        capsys.readouterr()
+        assert train.main(flags) == 0
+        out = capsys.readouterr().out
+        assert f"so this run goes to {tmp_path / f'tiny-full-{n}'}" in out and f"Run saved in {tmp_path / f'tiny-full-{n}'}" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-full", "tiny-full-2", "tiny-full-3"]
+    assert tree(tmp_path / "tiny-full") == first
+    assert json.loads((tmp_path / "tiny-full-3" / "config.json").read_text())["method"] == "full"
+
+
+def test_resume_without_name_continues_the_newest_interrupted_default_run(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811
+    """Without --name, an interrupted re-run (tiny-full-2.partial) is not passed over by the
+    next run: that run stops and asks for --resume, and --resume continues tiny-full-2."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=4, extra=["--save-every", "1"])]
+    assert train.main(flags) == 0
+    interrupt_at(monkeypatch, 2)
+    assert train.main(flags) == 130
+    monkeypatch.undo()
+    assert (tmp_path / "tiny-full-2.partial" / "state.pt").exists()
+    with pytest.raises(SystemExit, match=r"an interrupted run exists at .*tiny-full-2.partial; pass --resume"):
+        train.main(flags)
+    capsys.readouterr()
+    assert train.main([*flags, "--resume"]) == 0
+    assert f"continues the newest interrupted run, {tmp_path / 'tiny-full-2'}.partial" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-full", "tiny-full-2"]
+    assert [json.loads(l)["step"] for l in (tmp_path / "tiny-full-2" / "log.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    with pytest.raises(SystemExit, match="no interrupted run at"):  # nothing left to resume
+        train.main([*flags, "--resume"])
+    interrupt_at(monkeypatch, 1)  # an explicit --name is resumed as named, with no note
+    assert train.main([*flags, "--name", "mine"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert train.main([*flags, "--name", "mine", "--resume"]) == 0
+    assert "newest interrupted" not in capsys.readouterr().out and (tmp_path / "mine" / "config.json").exists()
 
 
 # ---------------------------------------------------------------- divergence guard
@@ -153,18 +202,18 @@ def test_live_lock_refuses_a_second_writer(tmp_path, tiny_dir):  # noqa: F811
 
 def test_divergence_rule_by_hand():
     """Window means of 8 steps: the last 8 against the first 8, factor 2 plus one nat."""
-    train.check_step(7, 4.0, [3.0] * 7)  # a little above the start: fine
+    runs.check_step(7, 4.0, [3.0] * 7)  # a little above the start: fine
     # stuck at ln(vocabulary): first 8 mean 3.0, last 8 mean (4 x 3.0 + 4 x 10.8) / 8 = 6.9 < 7: fine...
-    train.check_step(11, 10.8, [3.0] * 8 + [10.8] * 3)
-    with pytest.raises(train.Diverged, match=r"rose to 7.88 \(mean of the last 8 steps, to step 13\) from 3.00"):
-        train.check_step(12, 10.8, [3.0] * 8 + [10.8] * 4)  # ...one step more: (3 x 3.0 + 5 x 10.8) / 8 = 7.875 > 7
+    runs.check_step(11, 10.8, [3.0] * 8 + [10.8] * 3)
+    with pytest.raises(runs.Diverged, match=r"rose to 7.88 \(mean of the last 8 steps, to step 13\) from 3.00"):
+        runs.check_step(12, 10.8, [3.0] * 8 + [10.8] * 4)  # ...one step more: (3 x 3.0 + 5 x 10.8) / 8 = 7.875 > 7
     # batches of two kinds (the mcq task: statements ~8 nats, questions ~17.7) are no divergence
     mixed = [8.4, 17.7] * 8
     for k in range(1, len(mixed)):
-        train.check_step(k, mixed[k], mixed[:k])
-    train.check_step(1, 17.7, [8.4])  # the old single-step rule (17.7 > 2 x 8.4 + 1) stopped this run
-    with pytest.raises(train.Diverged, match="became nan"):
-        train.check_step(0, float("nan"), [])
+        runs.check_step(k, mixed[k], mixed[:k])
+    runs.check_step(1, 17.7, [8.4])  # the old single-step rule (17.7 > 2 x 8.4 + 1) stopped this run
+    with pytest.raises(runs.Diverged, match="became nan"):
+        runs.check_step(0, float("nan"), [])
 
 
 def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
@@ -175,11 +224,11 @@ def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
     model, _ = common.load_model(tiny_dir)
     memory.attach_memory(model, memory.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[1]))
     cfg = {"method": "smf"}
-    train.check_weights(model, cfg, 3)
+    runs.check_weights(model, cfg, 3)
     with torch.no_grad():
         memory.memory_layers(model)[1].values.weight[7, 0] = float("inf")
-    with pytest.raises(train.Diverged, match="non-finite"):
-        train.check_weights(model, cfg, 3)
+    with pytest.raises(runs.Diverged, match="non-finite"):
+        runs.check_weights(model, cfg, 3)
 
 
 def test_divergence_moves_the_run_aside_and_says_what_was_kept(tmp_path, tiny_dir, capsys):  # noqa: F811
@@ -217,9 +266,9 @@ def test_resume_of_a_run_made_before_a_setting_was_added(tmp_path):
     cfg = train.resolve_config(train.build_parser().parse_args([]))
     old = {k: v for k, v in json.loads(json.dumps(cfg, default=str)).items() if k not in ("scale_lr", "min_read_ratio")}
     (tmp_path / "config.json").write_text(json.dumps(old))
-    train.check_resume_settings(tmp_path, cfg)
+    runs.check_resume_settings(tmp_path, cfg)
     with pytest.raises(SystemExit, match=r"scale_lr \(0.0 -> 0.01\)"):
-        train.check_resume_settings(tmp_path, dict(cfg, scale_lr=0.01))
+        runs.check_resume_settings(tmp_path, dict(cfg, scale_lr=0.01))
 
 
 def interrupt_at(monkeypatch, step: int) -> None:

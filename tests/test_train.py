@@ -8,6 +8,7 @@ import torch
 
 import common
 
+import runs
 import smf_mini
 import train
 
@@ -146,7 +147,7 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
             opts = tasks.medmcqa_options(r)
             assert r["exp"].rstrip(".").endswith(opts[r["cop"]]) and len(set(opts)) == 4
     assert not {r["question"] for r in tr} & {r["question"] for r in va}  # held-out phrasings only
-    pairs = train.training_examples(dict(task="mcq", data_dir=str(data)))
+    pairs = runs.training_examples(dict(task="mcq", data_dir=str(data)))
     assert pairs[0] == (tasks.mcq_prompt(tr[0]["question"], tasks.medmcqa_options(tr[0])), " " + tasks.medmcqa_options(tr[0])[tr[0]["cop"]])
     assert pairs[12:] == [("", r["exp"]) for r in tr] and len(pairs) == 24
     with pytest.raises(SystemExit, match="already exists"):
@@ -157,6 +158,13 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
                "--eval-limit", "3") == 0
     res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
     assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
+    # results.json carries SMF's record of its memory rows (rows.json), also when eval.py rewrites it
+    rows = json.loads((tmp_path / "tiny-smf" / "rows.json").read_text())
+    assert res["memory_rows"] == rows and rows["layers"]["1"]["rows_changed"] > 0
+    import eval
+
+    assert eval.main([str(tmp_path / "tiny-smf")]) == 0
+    assert json.loads((tmp_path / "tiny-smf" / "results.json").read_text())["memory_rows"] == rows
 
 
 def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
@@ -168,8 +176,51 @@ def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
     cfg = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
     assert cfg["init_memory"] == str(tmp_path / "tiny-retrofit")
     assert cfg["memory_slots"] == 256 and cfg["memory_layers"] == [1] and cfg["memory_topk"] == 8
+    # rows.json counts the rows changed from the retrofit's memory, where this run started
+    from safetensors.torch import load_file
+
+    start = load_file(tmp_path / "tiny-retrofit" / "memory.safetensors")["layer1.values.weight"]
+    end = load_file(tmp_path / "tiny-smf" / "memory.safetensors")["layer1.values.weight"]
+    rec = json.loads((tmp_path / "tiny-smf" / "rows.json").read_text())["layers"]["1"]
+    assert rec["rows_changed"] == int((end != start).any(dim=1).sum()) > 0
     with pytest.raises(SystemExit, match="no memory.safetensors there"):
         run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=["--init-memory", str(tmp_path / "nope"), "--name", "x"]))
+
+
+def test_smf_records_rows_read_selected_moved_and_how_far_rows_moved(tmp_path, tiny_dir):
+    """Each log row holds, per memory layer, the rows the step read, selected and moved
+    (moved <= selected <= read); rows.json holds the rows changed (the union of the rows
+    moved: the rows memory.safetensors stores as changed, and the rows of
+    rows_changed.safetensors) and quantiles of their L2 distance from the start, which match a
+    recomputation from the saved memory and the regenerated fresh one."""
+    import eval
+    import memory
+    from safetensors.torch import load_file
+
+    cap = 0.05
+    assert run(tmp_path, *small(tiny_dir, "smf", extra=["--lr", "2000", "--row-step-cap", str(cap)])) == 0
+    d = tmp_path / "tiny-smf"
+    log = [json.loads(l) for l in (d / "log.jsonl").read_text().splitlines()]
+    steps = [r["rows"]["1"] for r in log]
+    assert len(steps) == 6 and all(0 < s["moved"] <= s["selected"] <= s["read"] <= 256 and s["selected"] <= 64 for s in steps)
+    assert any(s["selected"] < s["read"] for s in steps)  # top-t 64 really selects
+    rec = json.loads((d / "rows.json").read_text())["layers"]["1"]
+    changed = set(load_file(d / "memory.safetensors")["layer1.rows"].tolist())  # rows that differ from the fresh memory
+    moved = set(load_file(d / "rows_changed.safetensors")["layer1"].flatten().tolist()) - {-1}
+    assert rec["rows_changed"] == len(changed) == len(moved) and changed == moved
+    assert max(s["moved"] for s in steps) <= rec["rows_changed"] <= rec["moves"] == sum(s["moved"] for s in steps)
+    assert rec["per_step"]["read"]["mean"] == pytest.approx(sum(s["read"] for s in steps) / 6)
+    # move sizes, recomputed from the saved memory against the fresh memory of the run's seed
+    model, _, cfg = eval.load_run(d)
+    fresh = memory.fresh_memories(model.config.hidden_size, model.smf_memory_config, cfg["seed"])[1].values.weight.detach()
+    dist = (memory.memory_layers(model)[1].values.weight.detach() - fresh).norm(dim=1)
+    dist = dist[dist > 0].double()
+    m = rec["move_l2"]
+    assert m["median"] == pytest.approx(float(torch.quantile(dist, 0.5)), rel=1e-5)
+    assert m["max"] == pytest.approx(float(dist.max()), rel=1e-5) and m["min"] <= m["p25"] <= m["median"] <= m["p90"] <= m["max"]
+    assert m["max"] <= cap * 6 + 1e-6  # the cap bounds every step's move
+    res = json.loads((d / "rows.json").read_text())
+    assert res["row_step_cap"] == cap and res["top_t"] == 64
 
 
 def lora_count(shapes, r):
@@ -258,11 +309,14 @@ def test_resume_gives_same_weights(tmp_path, tiny_dir, variant, monkeypatch):
 
 
 def test_finished_run_is_not_overwritten_without_flag(tmp_path, tiny_dir):
-    flags = small(tiny_dir, "full", steps=2, extra=["--lr", "1e-3"])
+    """An explicit --name is exactly that folder: a finished run there is refused, and
+    replaced only with --overwrite."""
+    flags = small(tiny_dir, "full", steps=2, extra=["--lr", "1e-3", "--name", "mine"])
     assert run(tmp_path, *flags) == 0
-    with pytest.raises(SystemExit, match="already holds a finished run"):
+    with pytest.raises(SystemExit, match="already holds a finished run; pass --overwrite"):
         run(tmp_path, *flags)
     assert run(tmp_path, *flags, "--overwrite") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
 @pytest.mark.slow
@@ -279,10 +333,10 @@ def test_background_file_skips_blank_rows(tmp_path):
     f = tmp_path / "bg.jsonl"
     f.write_text('{"text": ""}\n{"text": " A real line.\\n"}\n{"text": "   "}\n{"text": "Another."}\n')
     cfg = dict(train.PRESETS["tiny"], background=str(f), background_docs=10)
-    assert train.background_docs(cfg) == [" A real line.\n", "Another."]
+    assert runs.background_docs(cfg) == [" A real line.\n", "Another."]
     f.write_text('{"text": ""}\n')
     with pytest.raises(SystemExit, match="no non-empty 'text' rows"):
-        train.background_docs(cfg)
+        runs.background_docs(cfg)
 
 
 @pytest.mark.parametrize("name", ["../victim", "a/b", "trail/", ".", "..", ".hidden"])
