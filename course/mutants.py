@@ -80,8 +80,8 @@ MUTANTS = [
      "            values[r] = statistic([g[idx] for g in groups])\n",
      "            values[r] = statistic([groups[j] for j in rng.integers(0, len(groups), len(groups))])\n"),
     ("bootstrap with a normal approximation instead of percentiles", "part8", "stats.py",
-     "    lo, hi = np.percentile(values, [2.5, 97.5])\n",
-     "    lo, hi = values.mean() - 1.96 * values.std(), values.mean() + 1.96 * values.std()\n"),
+     "    lo, hi = np.percentile(values, [2.5, 97.5])\n    return float(lo), float(hi)\n    # END SOLUTION\n",
+     "    lo, hi = values.mean() - 1.96 * values.std(), values.mean() + 1.96 * values.std()\n    return float(lo), float(hi)\n    # END SOLUTION\n"),
     # part 9: forgetting and the frontier
     ("flipped sign in perplexity forgetting", "part9", "stats.py",
      "    return 100.0 * (math.exp((loglik_base - loglik_trained) / tokens) - 1.0)\n",

@@ -7,6 +7,7 @@ from stats import bootstrap
 
 
 def test_hidden_part8_paired_needs_equal_lengths():
+    assert bootstrap([np.ones(5), np.ones(5)], lambda g: 1.0, reps=10) == (1.0, 1.0)  # equal lengths work
     with pytest.raises(ValueError):
         bootstrap([np.ones(5), np.ones(6)], lambda g: 0.0, paired=True)
 
@@ -25,3 +26,13 @@ def test_hidden_part8_three_seeds_each_resampled():
     lo, hi = bootstrap(groups, stat, paired=False)
     se = np.sqrt(np.mean([g.var(ddof=1) / len(g) for g in groups]) / 3)
     assert lo < stat(groups) < hi and abs((hi - lo) / (2 * 1.96 * se) - 1) < 0.15
+
+
+def test_hidden_part8_rows_with_several_columns_are_drawn_whole():
+    # (value, 1) rows with a ratio statistic are the plain mean: same seed, same draws, same interval
+    rng = np.random.default_rng(82)
+    x = rng.normal(size=90)
+    rows = np.stack([x, np.ones_like(x)], axis=1)
+    a = bootstrap([rows], lambda g: g[0][:, 0].sum() / g[0][:, 1].sum(), reps=400, seed=3)
+    b = bootstrap([x], lambda g: g[0].mean(), reps=400, seed=3)
+    assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
