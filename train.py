@@ -20,6 +20,7 @@ loop and the command line.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import random
 import shutil
@@ -423,9 +424,14 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
 
     def save_state(step: int):
         runs.check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
-        with common.atomic_path(work / "state.pt") as tmp:
-            torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
-                        "rng": torch.get_rng_state(), "log": log}, tmp)
+        try:
+            with common.atomic_path(work / "state.pt") as tmp:
+                torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
+                            "rng": torch.get_rng_state(), "log": log}, tmp)
+        except RuntimeError as e:  # torch's writer reports a failed write (a full disk) this way
+            full = shutil.disk_usage(work).free < 2**20
+            raise OSError(errno.ENOSPC if full else errno.EIO, str(e).splitlines()[0] if str(e) else "write failed",
+                          str(work / "state.pt")) from None
 
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
     model.train()
@@ -470,15 +476,19 @@ def main(argv=None) -> int:
     runs.validate_inputs(cfg, args.no_eval)
     runs_dir = Path(args.runs_dir)
     # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
-    with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
-        return run(cfg, args, name, runs_dir, device)
+    name = None
+    try:
+        with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
+            return run(cfg, args, name, runs_dir, device)
+    except OSError as e:  # read-only, no space left, ...: one sentence, saying what was kept
+        raise SystemExit(runs.os_error_message(e, runs_dir, name)) from None
 
 
 def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     """One run, holding its lock: train in runs/<name>.partial, evaluate, then move into place."""
     run_dir, work = runs_dir / name, runs_dir / f"{name}.partial"
-    runs.check_folder(run_dir, work, args.resume, args.overwrite)
-    if args.resume:
+    resume = runs.check_folder(run_dir, work, args.resume, args.overwrite)
+    if resume:
         runs.check_resume_settings(work, cfg)
         runs.remove_temporaries(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -487,8 +497,8 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     started = time.time()
     try:
         model, tok, log, rows_changed = train(cfg, work, device)
-    except SystemExit:  # a late check failed (e.g. no tokens to learn from)
-        if not args.resume and not (work / "state.pt").exists():
+    except (SystemExit, Exception):  # a late check failed (e.g. no tokens to learn from), or a fault
+        if runs.never_started(work):
             shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
         raise
     except runs.Diverged as e:
