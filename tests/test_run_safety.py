@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import common
 import eval
 import runs
 import train
@@ -75,8 +76,77 @@ BAD = [
     ("sweep-bad-lrs", ["--lrs", "abc"], "--lrs takes comma-separated numbers"),
     ("no-tokens", ["TINY", "--max-length", "1"], "no tokens to learn from"),
 ]
+AFTER_LOAD = {"no-tokens"}  # needs the tokenizer: refused after the model loads, leaving no folder
+LONG = "n" * 201
+BAD += [
+    # numeric flags: finite and in range, checked with the settings (before the model's config is read)
+    ("n-countries-901", ["--n-countries", "901"], "--n-countries must be at most 900"),
+    ("steps-1e9", ["--steps", "1000000000"], "--steps must be at most 1,000,000"),
+    ("epochs-1e9", ["TINY", "--preset", "paper", "--task", "fictional", "--background", "{tmp}/bgok.jsonl", "--epochs", "1e9"],
+     "more than the 1,000,000 a run can take"),  # the paper preset counts steps from epochs
+    ("epochs-inf", ["--epochs", "inf"], "--epochs must be a finite number"),
+    ("epochs-nan", ["--epochs", "nan"], "--epochs must be a finite number"),
+    ("lr-inf", ["--lr", "inf"], "--lr must be a finite number"),
+    ("lr-nan", ["--lr", "nan"], "--lr must be a finite number"),
+    ("smf-lr-inf", ["--smf-lr", "inf"], "--lr must be a finite number"),
+    ("lora-lr-inf", ["--method", "lora", "--lora-lr", "inf"], "--lr must be a finite number"),
+    ("row-step-cap-inf", ["--row-step-cap", "inf"], "--row-step-cap must be a finite number"),
+    ("scale-lr-nan", ["--scale-lr", "nan"], "--scale-lr must be a finite number"),
+    ("seed-1e23", ["--seed", "100000000000000000000000"], "--seed must be an integer from 0 to"),
+    ("seed-negative", ["--seed", "-1"], "--seed must be an integer from 0 to"),
+    ("background-docs-0", ["--background-docs", "0"], "--background-docs must be at least 1"),
+    ("background-docs-negative", ["--background-docs", "-1"], "--background-docs must be at least 1"),
+    ("max-length-negative", ["--max-length", "-5"], "--max-length must be at least 1"),
+    ("warmup-negative", ["--warmup", "-5"], "--warmup must be 0 (off) or a positive"),
+    ("clip-negative", ["--clip", "-1"], "--clip must be 0 (off) or positive"),
+    ("clip-inf", ["--clip", "inf"], "--clip must be a finite number"),
+    ("background-max-length-0", ["--background-max-length", "0"], "--background-max-length must be at least 1"),
+    ("lora-r-0", ["--method", "lora", "--lora-r", "0"], "--lora-r must be at least 1"),
+    ("lora-alpha-0", ["--method", "lora", "--lora-alpha", "0"], "--lora-alpha must be at least 1"),
+    ("lora-dropout-2", ["--method", "lora", "--lora-dropout", "2"], "--lora-dropout must be at least 0 and below 1"),
+    ("lora-dropout-1", ["--method", "lora", "--lora-dropout", "1"], "--lora-dropout must be at least 0 and below 1"),
+    ("lora-dropout-negative", ["--method", "lora", "--lora-dropout", "-0.1"], "--lora-dropout must be at least 0"),
+    ("lora-dropout-nan", ["--method", "lora", "--lora-dropout", "nan"], "--lora-dropout must be a finite number"),
+    ("retrofit-epochs-0", ["--method", "retrofit", "--retrofit-epochs", "0"], "--retrofit-epochs must be positive"),
+    ("memory-slots-negative", ["--memory-slots", "-16"], "--memory-slots must be a positive perfect square"),
+    ("memory-slots-0", ["--memory-slots", "0"], "--memory-slots must be a positive perfect square"),
+    ("memory-slots-huge", ["TINY", "--memory-slots", "10000000000"], "more than this machine's"),
+    ("memory-heads-0", ["--memory-heads", "0"], "--memory-heads and --memory-topk must be at least 1"),
+    ("sweep-lrs-inf", ["--lrs", "1e-3,inf"], "--lrs takes finite numbers"),
+    # run names
+    ("name-empty", ["--name", ""], "plain folder name"),
+    ("name-too-long", ["--name", LONG], "--name is 201 bytes long"),
+    ("name-newline", ["--name", "a\nb"], "printable characters"),
+    ("name-tab", ["--name", "a\tb"], "printable characters"),
+    ("name-trailing-space", ["--name", "run "], "leading/trailing spaces"),
+    # background files
+    ("background-folder", ["TINY", "--background", "{tmp}"], "is a folder; give a JSON Lines file"),
+    ("background-text-number", ["TINY", "--background", "{tmp}/bg5.jsonl"], "row 2: text must be text"),
+    ("background-text-list", ["TINY", "--background", "{tmp}/bglist.jsonl"], "row 1: text must be text"),
+    ("background-text-null", ["TINY", "--background", "{tmp}/bgnull.jsonl"], "row 1: text must be text"),
+    ("background-latin-1", ["TINY", "--background", "{tmp}/bglatin.jsonl"], "row 2: not UTF-8 text"),
+    ("background-binary", ["TINY", "--background", "{tmp}/bgbin.jsonl"], "row 1: not UTF-8 text"),
+    ("retrofit-background-folder", ["TINY", "--method", "retrofit", "--background", "{tmp}"], "is a folder"),
+    # task rows
+    ("mcq-exp-number", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/expnum"], "row 1: exp must be text"),
+    ("mcq-option-null", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/opanull"], "row 1: opa must be text"),
+    ("mcq-question-number", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/qnum"], "row 2: question must be text"),
+    ("mcq-latin-1", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/latin"], "row 1: not UTF-8 text"),
+    ("mcq-train-only-multi", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multi"], "train.jsonl has no single-choice rows"),
+    ("mcq-validation-only-multi", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multival"],
+     "validation.jsonl has no single-choice rows"),
+    ("mcq-data-is-folder", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/isdir"], "is a folder"),
+    ("medmcqa-only-multi", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/multi"], "no single-choice row with an answer"),
+    ("medmcqa-option-number", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/opbnum"], "row 1: opb must be text"),
+    ("medmcqa-paper-validation-only-multi", ["TINY", "--preset", "paper", "--task", "medmcqa", "--data-dir", "{tmp}/multival",
+                                             "--background", "{tmp}/bgok.jsonl"], "no single-choice row for the paper protocol"),
+    # the runs folder cannot be made: one sentence naming the path (before the model loads)
+    ("runs-dir-under-a-file", ["TINY", "--runs-dir", "{tmp}/afile/runs"], "a part of the path is a file"),
+]
 if not torch.cuda.is_available():
     BAD.append(("device-cuda-without-gpu", ["TINY", "--device", "cuda"], "sees no GPU"))
+
+MULTI = GOOD_ROW.replace("}", ', "choice_type": "multi"}')
 
 
 def make_files(tmp: Path) -> None:
@@ -90,15 +160,40 @@ def make_files(tmp: Path) -> None:
     (tmp / "bg.jsonl").write_text('{"content": "no text field"}\n')
     (tmp / "victim").mkdir()
     (tmp / "victim" / "keep.txt").write_text("precious")
+    doc = '{"text": "a document"}\n'
+    (tmp / "bgok.jsonl").write_text(doc)
+    (tmp / "bg5.jsonl").write_text(doc + '{"text": 5}\n')
+    (tmp / "bglist.jsonl").write_text('{"text": ["a", "b"]}\n')
+    (tmp / "bgnull.jsonl").write_text('{"text": null}\n')
+    (tmp / "bglatin.jsonl").write_bytes(doc.encode() + '{"text": "café"}\n'.encode("latin-1"))
+    (tmp / "bgbin.jsonl").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(128, 256)))
+    medmcqa_dir(tmp / "expnum", GOOD_ROW.replace('"cop": 1', '"cop": 1, "exp": 42'))
+    medmcqa_dir(tmp / "opanull", GOOD_ROW.replace('"opa": "a"', '"opa": null'))
+    medmcqa_dir(tmp / "qnum", GOOD_ROW + GOOD_ROW.replace('"question": "q"', '"question": 12345'))
+    medmcqa_dir(tmp / "opbnum", GOOD_ROW.replace('"opb": "b"', '"opb": 7'))
+    medmcqa_dir(tmp / "latin", GOOD_ROW.replace('"q"', '"é?"'), "train.jsonl")
+    (tmp / "latin" / "medmcqa" / "train.jsonl").write_bytes(GOOD_ROW.replace('"q"', '"é?"').encode("latin-1"))
+    medmcqa_dir(tmp / "multi", MULTI)
+    medmcqa_dir(tmp / "multi", GOOD_ROW, "validation.jsonl")
+    medmcqa_dir(tmp / "multival", GOOD_ROW)
+    medmcqa_dir(tmp / "multival", MULTI, "validation.jsonl")
+    (tmp / "isdir" / "medmcqa" / "train.jsonl").mkdir(parents=True)
+    (tmp / "afile").write_text("a file, not a folder")
 
 
 @pytest.mark.parametrize("case,flags,msg", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_one_sentence_and_changes_nothing(tmp_path, tiny_dir, capsys, case, flags, msg):  # noqa: F811
+def test_bad_input_is_one_sentence_and_changes_nothing(tmp_path, tiny_dir, capsys, monkeypatch, case, flags, msg):  # noqa: F811
     make_files(tmp_path)
+    if case not in AFTER_LOAD:  # refused before the model loads (so within seconds)
+        monkeypatch.setattr(common, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     runs = tmp_path / "runs"
     argv = [f.replace("{tmp}", str(tmp_path)) for f in flags]
     if argv and argv[0] == "TINY":
-        argv = [x for x in small(tiny_dir, "smf", steps=2) if x != "--no-eval"] + argv[1:]
+        base = [x for x in small(tiny_dir, "smf", steps=2) if x != "--no-eval"]
+        if "--epochs" in argv:  # a step count from epochs: no --steps
+            i = base.index("--steps")
+            base = base[:i] + base[i + 2 :]
+        argv = base + argv[1:]
     before = tree(tmp_path)
     with pytest.raises(SystemExit) as info:  # SystemExit: the message is printed, no traceback
         train.main(["--runs-dir", str(runs), *argv])
