@@ -428,6 +428,10 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
             with common.atomic_path(work / "state.pt") as tmp:
                 torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
                             "rng": torch.get_rng_state(), "log": log}, tmp)
+        except OSError as e:
+            if e.filename:
+                raise
+            raise OSError(e.errno, e.strerror, str(work / "state.pt")) from None  # name the file
         except RuntimeError as e:  # torch's writer reports a failed write (a full disk) this way
             full = shutil.disk_usage(work).free < 2**20
             raise OSError(errno.ENOSPC if full else errno.EIO, str(e).splitlines()[0] if str(e) else "write failed",

@@ -446,3 +446,134 @@ def test_batch_schedule_depends_on_the_effective_batch_only():
 def test_data_dir_with_the_fictional_task_says_it_is_unused(tmp_path, tiny_dir, capsys):  # noqa: F811
     assert train.main(["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1), "--data-dir", str(tmp_path)]) == 0
     assert "is not used by the fictional task" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- eval.py: the same checks, before any work
+
+EVAL_BAD = [
+    ("device-bogus", ["--model", "TINY", "--device", "bogus"], "--device must be cpu, cuda"),
+    ("model-missing", ["--model", "/nonexistent/model"], "there is no such folder"),
+    ("model-not-a-model", ["--model", "{tmp}/notamodel"], "has no config.json"),
+    ("out-is-a-folder", ["--model", "TINY", "--out", "{tmp}/victim"], "--out {tmp}/victim is a folder"),
+    ("levels-empty", ["--compare", "{tmp}/a", "--levels", ""], "--levels is empty"),
+    ("levels-commas", ["--compare", "{tmp}/a", "--levels", ",,"], "--levels is empty"),
+    ("levels-nan", ["--compare", "{tmp}/a", "--levels", "nan,0.5"], "from 0 to 1"),
+    ("levels-inf", ["--compare", "{tmp}/a", "--levels", "0.5,inf"], "from 0 to 1"),
+    ("levels-negative", ["--compare", "{tmp}/a", "--levels", "-1"], "from 0 to 1"),
+    ("levels-above-1", ["--compare", "{tmp}/a", "--levels", "1.5"], "from 0 to 1"),
+    ("levels-not-numbers", ["--compare", "{tmp}/a", "--levels", "high"], "--levels takes comma-separated accuracies"),
+    ("plot-is-a-folder", ["--compare", "{tmp}/a", "--plot", "{tmp}/dir.png"], "is a folder"),
+    ("plot-under-a-file", ["--compare", "{tmp}/a", "--plot", "{tmp}/afile/x.png"], "is not a folder"),
+    ("plot-in-proc", ["--compare", "{tmp}/a", "--plot", "/proc/x.png"], "cannot be written"),
+    ("summary-is-a-folder", ["--compare", "{tmp}/a", "--summary", "{tmp}/victim"], "--summary {tmp}/victim is a folder"),
+    ("summary-under-a-file", ["--compare", "{tmp}/a", "--summary", "{tmp}/afile/s.json"], "is not a folder"),
+]
+if not torch.cuda.is_available():
+    EVAL_BAD.append(("device-cuda-without-gpu", ["--model", "TINY", "--device", "cuda"], "sees no GPU"))
+
+
+@pytest.mark.parametrize("case,flags,msg", EVAL_BAD, ids=[b[0] for b in EVAL_BAD])
+def test_eval_bad_input_is_one_sentence_before_any_work(tmp_path, tiny_dir, capsys, monkeypatch, case, flags, msg):  # noqa: F811
+    make_files(tmp_path)
+    (tmp_path / "dir.png").mkdir()
+    monkeypatch.setattr(common, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(eval, "compare", lambda *a, **k: pytest.fail("the comparison ran"))
+    argv = [f.replace("{tmp}", str(tmp_path)).replace("TINY", tiny_dir) for f in flags]
+    before = tree(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        eval.main(argv)
+    text = str(info.value.code)
+    assert text.startswith("error: ") and msg.replace("{tmp}", str(tmp_path)) in text, text
+    assert "Traceback" not in text + capsys.readouterr().err
+    assert tree(tmp_path) == before  # nothing made, moved or removed
+
+
+def test_compare_skips_malformed_and_inconsistent_results_and_counts_a_run_once(tmp_path, capsys):
+    """results.json as {}, a list, without base, or with an item list cut short: each run is
+    skipped by name, and the others are compared; a run given three times counts once."""
+    from test_probes_stats import _fake_run
+
+    _fake_run(tmp_path / "good", "smf", 1.0, 0, 20, 1, -25.0)
+    _fake_run(tmp_path / "good2", "smf", 1.0, 1, 24, 1, -25.0)
+    bad = {"empty": {}, "list": [1, 2], "nobase": None, "cut": None, "wrong-form": None, "probe-cut": None}
+    for name, content in bad.items():
+        _fake_run(tmp_path / name, "smf", 1.0, 2, 20, 1, -25.0)
+        r = json.loads((tmp_path / name / "results.json").read_text())
+        if name == "nobase":
+            del r["base"]
+        elif name == "cut":  # 10 of 40 task items, all correct: accuracy 1.0 where the file says 0.5
+            r["trained"]["items"]["task"] = [1] * 10
+        elif name == "wrong-form":
+            r["trained"]["items"]["wiki"] = ["x"]
+        elif name == "probe-cut":
+            r["trained"]["items"]["world"] = r["trained"]["items"]["world"][:5]
+        else:
+            r = content
+        (tmp_path / name / "results.json").write_text(json.dumps(r))
+    dirs = [tmp_path / n for n in ("good", "good", "good", "good2", *bad)]
+    rep, groups = eval.compare_report(dirs)
+    out = capsys.readouterr().out
+    for name in bad:
+        assert f"skipping {tmp_path / name}:" in out, name
+    assert out.count("given more than once") == 2
+    assert [r["name"] for g in groups for r in g["runs"]] == ["good", "good2"]
+    assert rep["groups"][0]["summary"]["task_acc"]["per_seed"] == [0.5, 0.6]
+    assert rep["sources"] == {tmp_path.as_posix(): 8}
+
+
+def test_a_partial_left_before_the_first_step_never_blocks_a_corrected_rerun(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811
+    """A run that fails (or is killed) while loading leaves nothing that blocks the name: the
+    failed run removes its own .partial, and one left by a kill is removed by the next run,
+    with or without --resume (even with settings that differ from the failed run's)."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1), "--name", "r"]
+
+    def broken(*a, **k):
+        raise RuntimeError("a fault while loading")
+
+    monkeypatch.setattr(common, "load_model", broken)
+    with pytest.raises(RuntimeError):
+        train.main(flags)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no .partial, no lock left
+    monkeypatch.undo()
+    for resume in ([], ["--resume"]):  # as a kill during loading leaves it: config.json only
+        (tmp_path / "r.partial").mkdir()
+        (tmp_path / "r.partial" / "config.json").write_text('{"lr": 123}')
+        capsys.readouterr()
+        assert train.main([*flags, "--overwrite", *resume]) == 0
+        assert "stopped before its first step" in capsys.readouterr().out
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+@pytest.mark.parametrize("error,why", [(OSError(28, "No space left on device"), "no space is left on the device"),
+                                       (RuntimeError("PytorchStreamWriter failed writing file data/0"), "failed writing")],
+                         ids=["oserror", "torch-writer"])
+def test_an_os_error_is_one_sentence_naming_the_path_and_what_was_kept(tmp_path, tiny_dir, monkeypatch, error, why):  # noqa: F811
+    """A checkpoint write that fails (a full disk; torch's writer says so as a RuntimeError)
+    keeps the last checkpoint and says so."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=3, extra=["--save-every", "1"])]
+    real, calls = torch.save, []
+
+    def full_disk(obj, f, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise error
+        return real(obj, f, *a, **k)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(SystemExit) as info:
+        train.main(flags)
+    text = str(info.value.code)
+    assert text.startswith("error: could not write ") and why in text and "state.pt" in text, text
+    assert "the checkpoint at step 1 is kept in" in text and "--resume" in text
+    monkeypatch.undo()
+    assert train.main([*flags, "--resume"]) == 0
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    import tasks
+
+    f = tmp_path / "bg.jsonl"
+    f.write_bytes('\ufeff{"text": "first"}\n{"text": "second"}\n'.encode("utf-8"))
+    assert [r["text"] for r in tasks.read_jsonl(f, ("text",), tasks.TEXT_TYPES)] == ["first", "second"]
+    cfg = train.resolve_config(train.build_parser().parse_args(["--background", str(f)]))
+    assert runs.background_docs(cfg) == ["first", "second"]
