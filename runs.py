@@ -302,7 +302,13 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         n_layers = int(config.num_hidden_layers)
         if cfg["method"] in ("smf", "retrofit"):
             if cfg.get("init_memory"):
-                loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
+                try:
+                    loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
+                except ValueError:  # read, but not an smf-mini memory file: its own sentence
+                    raise
+                except Exception as e:  # not a safetensors file at all (safetensors' own error type)
+                    raise ValueError(f"--init-memory {cfg['init_memory']} is not a memory file that can be read "
+                                     f"({type(e).__name__}); point it at a finished retrofit run.") from None
                 cfg.update(memory_slots=loaded.slots, memory_heads=loaded.heads, memory_topk=loaded.topk,
                            memory_key_dim=loaded.key_dim, memory_layers=list(loaded.layers), memory_mode=loaded.mode)
             memory_config(cfg).validate(n_layers)
@@ -872,6 +878,10 @@ def sweep(args, argv: list[str], cfg: dict, main) -> int:
     steps_list = _floats(args.steps_list, "--steps-list", int) if args.steps_list else [cfg["steps"]]
     if any(v <= 0 for v in lrs) or any(v is not None and v < 1 for v in steps_list):
         raise SystemExit("error: sweep learning rates must be positive and step counts at least 1.")
+    if any(v is not None and v > MAX_STEPS for v in steps_list):  # checked before the first run, not at each
+        raise SystemExit(f"error: --steps-list takes step counts of at most {MAX_STEPS:,}.")
+    if any(not 0 <= v <= MAX_SEED for v in seeds):
+        raise SystemExit(f"error: --seeds takes integers from 0 to {MAX_SEED}.")
     drop = {"--lrs", "--seeds", "--steps-list", "--lr", "--seed", "--steps", "--name"}
     base_argv, skip = [], False
     for x in argv:  # the sweep's own flags (and what each run sets itself) are not passed on

@@ -479,6 +479,8 @@ def main(argv=None) -> int:
     device = runs.pick_device(args.device)
     runs.validate_inputs(cfg, args.no_eval)
     runs_dir = Path(args.runs_dir)
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise SystemExit(f"error: --runs-dir {runs_dir} is a file, not a folder; give a folder (it is made if missing).")
     # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
     name = None
     try:

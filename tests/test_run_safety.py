@@ -142,6 +142,10 @@ BAD += [
                                              "--background", "{tmp}/bgok.jsonl"], "no single-choice row for the paper protocol"),
     # the runs folder cannot be made: one sentence naming the path (before the model loads)
     ("runs-dir-under-a-file", ["TINY", "--runs-dir", "{tmp}/afile/runs"], "a part of the path is a file"),
+    ("runs-dir-is-a-file", ["TINY", "--runs-dir", "{tmp}/afile"], "is a file, not a folder"),
+    ("init-memory-not-safetensors", ["TINY", "--init-memory", "{tmp}/afile"], "is not a memory file that can be read"),
+    ("sweep-seed-too-big", ["--lrs", "1", "--seeds", "1,99999999999999"], "--seeds takes integers from 0 to"),
+    ("sweep-steps-too-many", ["--lrs", "1", "--steps-list", "2000000"], "--steps-list takes step counts of at most"),
 ]
 if not torch.cuda.is_available():
     BAD.append(("device-cuda-without-gpu", ["TINY", "--device", "cuda"], "sees no GPU"))
