@@ -321,10 +321,12 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
             if not no_eval and cfg.get("data_dir"):
                 protocol = eval.default_protocol(cfg)
                 limit = eval.protocol_limit(protocol, cfg["eval_limit"])
-                tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit)  # refuses a limit that reaches training rows
+                check_context(cfg, config, tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit),  # refuses a limit
+                              Path(cfg["data_dir"]) / "medmcqa" / "validation.jsonl")  # that reaches training rows
         elif cfg["task"] == "mcq":
             n = len(training_examples(cfg))
-            tasks.mcq_rows(cfg["data_dir"], "validation")
+            check_context(cfg, config, tasks.mcq_rows(cfg["data_dir"], "validation"),
+                          Path(cfg["data_dir"]) / "medmcqa" / "validation.jsonl")
         elif cfg.get("data_dir"):
             print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
         if cfg["method"] == "retrofit":
@@ -334,6 +336,29 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         check_step_count(cfg, n)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise SystemExit(f"error: {e}") from None
+
+
+def check_context(cfg: dict, config, rows: list[dict], path: Path) -> None:
+    """Each question scored in evaluation, with its options, within the model's context (a
+    longer one would have evaluation ask for gigabytes). Counted in bytes first (a token is at
+    least one byte); only the rows longer than the context in bytes are tokenized."""
+    ctx = getattr(config, "max_position_embeddings", None)
+    if not ctx:
+        return
+    texts = [tasks.mcq_prompt(r["question"], tasks.medmcqa_options(r)) + " " + max(tasks.medmcqa_options(r), key=len)
+             for r in rows]
+    margin = 32  # the protocols' own words around the question ("Medical exam question:", letters)
+    long = [i for i, t in enumerate(texts) if len(t.encode("utf-8")) > ctx - margin]
+    if not long:
+        return
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(common.offline_model_dir() if cfg["model"] == common.OFFLINE_MODEL else cfg["model"])
+    for i in long:
+        n = len(tok(texts[i])["input_ids"])
+        if n > ctx - margin:
+            raise ValueError(f"{path}: question {i + 1} of those scored ({rows[i]['question'][:30]!r}...) is {n:,} tokens "
+                             f"with its options, more than the model's context of {ctx:,}; shorten it or leave that row out.")
 
 
 def machine_memory() -> int:

@@ -135,6 +135,10 @@ BAD += [
     ("mcq-train-only-multi", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multi"], "train.jsonl has no single-choice rows"),
     ("mcq-validation-only-multi", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multival"],
      "validation.jsonl has no single-choice rows"),
+    ("mcq-question-beyond-context", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/longq"],
+     "more than the model's context of"),
+    ("medmcqa-question-beyond-context", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/longq"],
+     "more than the model's context of"),
     ("mcq-data-is-folder", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/isdir"], "is a folder"),
     ("medmcqa-only-multi", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/multi"], "no single-choice row with an answer"),
     ("medmcqa-option-number", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/opbnum"], "row 1: opb must be text"),
@@ -183,6 +187,8 @@ def make_files(tmp: Path) -> None:
     medmcqa_dir(tmp / "multival", MULTI, "validation.jsonl")
     (tmp / "isdir" / "medmcqa" / "train.jsonl").mkdir(parents=True)
     (tmp / "afile").write_text("a file, not a folder")
+    medmcqa_dir(tmp / "longq", GOOD_ROW)
+    medmcqa_dir(tmp / "longq", GOOD_ROW + GOOD_ROW.replace('"q"', json.dumps("word " * 20_000)), "validation.jsonl")  # 100 KB
 
 
 @pytest.mark.parametrize("case,flags,msg", BAD, ids=[b[0] for b in BAD])
