@@ -503,10 +503,6 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     started = time.time()
     try:
         model, tok, log, rows_changed = train(cfg, work, device)
-    except (SystemExit, Exception):  # a late check failed (e.g. no tokens to learn from), or a fault
-        if runs.never_started(work):
-            shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
-        raise
     except runs.Diverged as e:
         dest = runs.park_diverged(work)
         print(f"error: training diverged: {e}. Lower the learning rate (--lr) and run again; the diverged run's "
@@ -517,6 +513,10 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         kept = f"the checkpoint at step {step} is kept in {work}" if step else f"no checkpoint was saved yet ({work})"
         print(f"\nInterrupted: {kept}; run the same command with --resume to continue.", file=sys.stderr)
         return 130
+    except (SystemExit, Exception):  # a late check failed (e.g. no tokens to learn from), or a fault
+        if runs.never_started(work):
+            shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
+        raise
     cfg["train_seconds"] = round(time.time() - started, 1)
     common.write_json(work / "config.json", cfg)
     runs.write_log(work, log)
