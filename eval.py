@@ -967,8 +967,9 @@ def main(argv=None) -> int:
     device = runs.pick_device(a.device)
     if a.model:
         runs.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
-        if a.out:
-            runs.check_output_file(a.out, "--out")
+        runs.check_output_file(a.out or f"runs/eval-{Path(a.model).name}-{a.protocol or 'tiny'}.json", "--out")
+    elif not a.ask and Path(a.run[0]).is_dir():  # RUN: its new results are written into the run folder
+        runs.check_output_file(str(Path(a.run[0]) / "results.json"), "the run folder's results.json")
     if a.ask:
         print_answers(ask(a.run[0], a.ask, device, complete=a.complete), a.run[0])
     elif a.model:
