@@ -587,3 +587,16 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
     assert [r["text"] for r in tasks.read_jsonl(f, ("text",), tasks.TEXT_TYPES)] == ["first", "second"]
     cfg = train.resolve_config(train.build_parser().parse_args(["--background", str(f)]))
     assert runs.background_docs(cfg) == ["first", "second"]
+
+
+def test_resuming_an_interrupted_overwrite_says_it_replaces_the_finished_run(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=3, extra=["--save-every", "1"]), "--name", "r"]
+    assert train.main(flags) == 0
+    interrupt_at(monkeypatch, 1)
+    assert train.main([*flags, "--overwrite"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert train.main([*flags, "--resume"]) == 0
+    assert f"note: {tmp_path / 'r'} holds a finished run, and the interrupted run resumed here was started to replace it" \
+        in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
