@@ -508,19 +508,62 @@ GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory"
 ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0}
 
 
+def results_problem(r) -> str | None:
+    """Why a results.json cannot be compared (None: it can): not an object, no base or trained
+    numbers, or item lists that do not give the numbers beside them (a cut or edited file)."""
+    if not isinstance(r, dict):
+        return f"its results.json holds a {type(r).__name__}, not an object"
+    for part in ("base", "trained"):
+        if not isinstance(r.get(part), dict) or not isinstance(r[part].get("items"), dict):
+            return f"its results.json has no {part} results with items"
+    if "protocol" not in r:
+        return "its results.json does not name its protocol"
+    b, t = r["base"]["items"], r["trained"]["items"]
+    try:
+        for metric, key in ITEMS.items():
+            if metric not in r["trained"] or key not in t:
+                continue
+            if key in b and len(b[key]) != len(t[key]):
+                return f"its base and trained {key} item lists differ in length ({len(b[key])} vs {len(t[key])})"
+            if metric == "wiki_ppl":
+                got = math.exp(-sum(ll for ll, _ in t[key]) / sum(n for _, n in t[key]))
+            else:
+                got = float(np.mean(t[key]))
+            if not math.isclose(got, r["trained"][metric], rel_tol=1e-6, abs_tol=1e-9):
+                return (f"its trained {key} items give {metric} {got:.4g}, not the {r['trained'][metric]:.4g} it reports "
+                        "(a cut or edited file)")
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return "its results.json has item lists of the wrong form"
+    return None
+
+
 def _read_results(run_dirs) -> list[dict]:
-    """Every finished run's results.json with its config; unreadable ones are skipped by name."""
-    rows = []
+    """Every finished run's results.json with its config; unreadable, malformed or inconsistent
+    ones are skipped by name, and a run given twice counts once."""
+    rows, seen = [], set()
     for d in map(Path, run_dirs):
+        if d.resolve() in seen:
+            print(f"skipping {d}: given more than once (a run counts once)")
+            continue
+        seen.add(d.resolve())
         f, c = d / "results.json", d / "config.json"
-        if not f.exists() or not c.exists():
+        if not f.is_file() or not c.is_file():
             print(f"skipping {d}: no results.json (not a finished, evaluated run)")
             continue
         try:
-            r, cfg = json.loads(f.read_text()), {**ADDED_SETTINGS, **json.loads(c.read_text())}
+            r, cfg = json.loads(f.read_text()), json.loads(c.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             print(f"skipping {d}: its results.json or config.json is not valid JSON")
             continue
+        except OSError as e:
+            print(f"skipping {d}: its results.json or config.json cannot be read ({e.strerror})")
+            continue
+        problem = results_problem(r) or (None if isinstance(cfg, dict) and "method" in cfg and "lr" in cfg
+                                         else "its config.json has no method and lr")
+        if problem:
+            print(f"skipping {d}: {problem}")
+            continue
+        cfg = {**ADDED_SETTINGS, **cfg}
         rows.append(dict(r, name=d.name, cfg=cfg, seed=cfg.get("seed"), split=r["trained"].get("split", cfg.get("split", "test"))))
     return rows
 
@@ -679,7 +722,7 @@ def compare_report(run_dirs, levels=LEVELS, boot: str = "items") -> tuple[dict, 
     groups.sort(key=lambda g: (g["method"], g["lr"], g["steps"] or 0))
     chosen = choose_settings(groups) if split == "dev" else None
     sources: dict[str, int] = {}
-    for d in map(Path, run_dirs):
+    for d in {Path(x).resolve(): Path(x) for x in run_dirs}.values():  # a run given twice counts once
         sources[d.parent.as_posix()] = sources.get(d.parent.as_posix(), 0) + 1
     report = {"protocol": protocol, "split": split, "bootstrap": boot, "sources": sources, "levels": list(levels),
               "frontier": frontier_table(groups, levels), "chosen": chosen,
@@ -831,7 +874,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
     p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
-    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
+    p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies (0 to 1) at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
     p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
     p.add_argument("--bootstrap", choices=BOOTSTRAPS, default="items",
                    help="--compare: 'items' resamples items within each seed (default); 'seeds-items' resamples the seeds, then the items within each drawn seed")
@@ -910,16 +953,23 @@ def reevaluate_run(a, which, device) -> None:
 
 
 def main(argv=None) -> int:
+    import runs  # the checks train.py makes too (runs imports this module, so not at the top)
+
     a = build_parser().parse_args(argv)
     which = check_args(a)
     if a.compare:
-        try:
-            levels = tuple(float(x) for x in a.levels.split(",") if x.strip())
-        except ValueError:
-            raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {a.levels!r}.") from None
+        levels = runs.check_levels(a.levels)
+        runs.check_output_file(a.plot, "--plot")
+        if a.summary:
+            runs.check_output_file(a.summary, "--summary")
         compare(a.run, a.plot, levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
         return 0
-    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
+    device = runs.pick_device(a.device)
+    if a.model:
+        runs.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
+        runs.check_output_file(a.out or f"runs/eval-{Path(a.model).name}-{a.protocol or 'tiny'}.json", "--out")
+    elif not a.ask and Path(a.run[0]).is_dir():  # RUN: its new results are written into the run folder
+        runs.check_output_file(str(Path(a.run[0]) / "results.json"), "the run folder's results.json")
     if a.ask:
         print_answers(ask(a.run[0], a.ask, device, complete=a.complete), a.run[0])
     elif a.model:

@@ -37,6 +37,7 @@ new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -45,6 +46,7 @@ import re
 import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -60,10 +62,55 @@ import tasks
 # ---------------------------------------------------------------- 1. a run's inputs, checked first
 
 
+# Upper bounds that come from what the code does: the batch order of the whole run is built
+# up front (train.batch_schedule), so a step count must fit in memory and start in seconds;
+# seeds go to torch.manual_seed and numpy, which take unsigned 32-bit (numpy) / 64-bit values;
+# a run name becomes folder and lock names (<name>.partial, .<name>.lock, <name>.diverged)
+# that must stay under the file system's 255-byte limit.
+MAX_STEPS = 1_000_000
+MAX_SEED = 2**32 - 1
+MAX_NAME_BYTES = 200
+
+# Settings read as floats: each must be a finite number ("inf" and "nan" parse as floats).
+FLOAT_SETTINGS = ("lr", "smf_lr", "lora_lr", "full_lr", "retrofit_lr", "row_step_cap", "min_read_ratio", "scale_lr",
+                  "epochs", "retrofit_epochs", "clip", "lora_dropout")
+
+
+def flag(key: str) -> str:
+    """The command-line flag of a setting: lora_r -> --lora-r."""
+    return "--" + key.replace("_", "-")
+
+
+def check_finite(values: dict) -> None:
+    """Every float given (None: not set) is finite; one sentence naming the flag if not."""
+    for key, v in values.items():
+        if v is not None and not math.isfinite(v):
+            raise SystemExit(f"error: {flag(key)} must be a finite number, got {v!r}.")
+
+
 def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:
     """The resolved settings, each against its allowed range (task_names: the tasks train.py
     knows); the first problem ends the run in one sentence naming the flag to fix."""
+    check_finite({k: cfg.get(k) for k in FLOAT_SETTINGS})
+    slots = cfg["memory_slots"]
     checks = [
+        (0 <= cfg["seed"] <= MAX_SEED, f"--seed must be an integer from 0 to {MAX_SEED}"),
+        (cfg["steps"] is None or cfg["steps"] <= MAX_STEPS,
+         f"--steps must be at most {MAX_STEPS:,} (the run's batch order is built before the first step)"),
+        (cfg["warmup"] >= 0, "--warmup must be 0 (off) or a positive number of steps"),
+        (cfg["clip"] >= 0, "--clip must be 0 (off) or positive"),
+        (cfg["max_length"] >= 1, "--max-length must be at least 1 token"),
+        (cfg["background_max_length"] >= 1, "--background-max-length must be at least 1 token"),
+        (cfg["background_docs"] is None or cfg["background_docs"] >= 1, "--background-docs must be at least 1"),
+        (cfg["lora_r"] >= 1, "--lora-r must be at least 1"),
+        (cfg["lora_alpha"] >= 1, "--lora-alpha must be at least 1"),
+        (0 <= cfg["lora_dropout"] < 1, "--lora-dropout must be at least 0 and below 1"),
+        (slots >= 1 and math.isqrt(slots) ** 2 == slots,
+         f"--memory-slots must be a positive perfect square (K*K), e.g. 16384; got {slots}"),
+        (cfg["memory_heads"] >= 1 and cfg["memory_topk"] >= 1, "--memory-heads and --memory-topk must be at least 1"),
+        (cfg["retrofit_epochs"] is None or cfg["retrofit_epochs"] > 0, "--retrofit-epochs must be positive"),
+        (cfg["task"] != "fictional" or (cfg["n_countries"] or 0) <= tasks.MAX_COUNTRIES,
+         f"--n-countries must be at most {tasks.MAX_COUNTRIES} (the fictional task has that many capital names)"),
         (cfg["rule"] in smf_mini.RULES, f"--rule must be one of {', '.join(smf_mini.RULES)}"),
         (cfg["smf_optimizer"] in smf_mini.OPTIMIZERS, f"--smf-optimizer must be one of {', '.join(smf_mini.OPTIMIZERS)}"),
         (cfg["loss_on"] in ("all", "answer"), "--loss-on must be 'all' or 'answer'"),
@@ -91,6 +138,41 @@ def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:
     for ok, msg in checks:
         if not ok:
             raise SystemExit(f"error: {msg}.")
+
+
+def check_levels(text: str) -> tuple[float, ...]:
+    """eval.py --levels: comma-separated task accuracies, each a finite number in [0, 1]."""
+    try:
+        levels = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {text!r}.") from None
+    if not levels:
+        raise SystemExit("error: --levels is empty; give accuracies like 0.5,0.8.")
+    bad = [x for x in levels if not (math.isfinite(x) and 0 <= x <= 1)]
+    if bad:
+        raise SystemExit(f"error: --levels are accuracies from 0 to 1, like 0.5,0.8; got {bad[0]!r}.")
+    return levels
+
+
+def check_output_file(path: str, flag_name: str) -> None:
+    """A file that will be written after the work (a plot, a summary): not a folder, and its
+    folder (or the nearest one that exists, where the missing ones will be made) writable.
+    Tried with a temporary file, which is removed at once."""
+    p = Path(path)
+    if p.is_dir():
+        raise SystemExit(f"error: {flag_name} {path} is a folder; give a file name in it.")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SystemExit(f"error: {flag_name} {path}: {parent} is not a folder; give a path in a folder.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".write-test.", suffix=".tmp")
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as e:
+        why = OS_REASONS.get(e.errno, e.strerror or str(e))
+        raise SystemExit(f"error: {flag_name} {path} cannot be written ({parent}: {why}); give a path in a writable folder.") from None
 
 
 def memory_config(cfg: dict) -> memory.MemoryConfig:
@@ -121,6 +203,9 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
         return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"))
     rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
     pairs = [tasks.medmcqa_training_pair(r) for r in rows if tasks.is_single_choice(r) and r["cop"] in (0, 1, 2, 3)]
+    if not pairs:
+        raise ValueError("the MedMCQA training rows hold no single-choice row with an answer (cop 0..3) to train on; "
+                         "check the training file under --data-dir.")
     return pairs[: cfg["train_rows"]]  # the seed study: the first 60,000
 
 
@@ -132,7 +217,7 @@ def background_docs(cfg: dict, n: int | None | str = "background") -> list[str]:
         return tasks.background_text(n)
     if b == "oasst1":
         return tasks.oasst1_docs(n, cfg["data_dir"])
-    docs = [r["text"] for r in tasks.read_jsonl(b, ("text",)) if str(r["text"]).strip()]  # blank rows are no documents
+    docs = [r["text"] for r in tasks.read_jsonl(b, ("text",), tasks.TEXT_TYPES) if r["text"].strip()]  # blank rows are no documents
     if not docs:
         raise SystemExit(f"error: {b} has no non-empty 'text' rows to use as background documents.")
     return docs[:n]
@@ -184,6 +269,11 @@ def pick_device(name: str) -> torch.device:
 
 def model_layer_count(model: str) -> int:
     """Decoder layers of --model, read from its config alone (seconds, no weights)."""
+    return int(model_config(model).num_hidden_layers)
+
+
+def model_config(model: str):
+    """--model's config alone (seconds, no weights); one sentence if it cannot be read."""
     from transformers import AutoConfig  # heavy (~2 s): imported where a model is first touched
 
     path = Path(common.offline_model_dir()) if model == common.OFFLINE_MODEL else Path(model).expanduser()
@@ -196,7 +286,9 @@ def model_layer_count(model: str) -> int:
             raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
                              "(make one with save_pretrained).")
     try:
-        return int(AutoConfig.from_pretrained(str(path)).num_hidden_layers)
+        config = AutoConfig.from_pretrained(str(path))
+        int(config.num_hidden_layers), int(config.hidden_size)
+        return config
     except Exception as e:  # offline hub id, unreadable config: one sentence, not a traceback
         raise SystemExit(f"error: could not read the config of --model {model} ({type(e).__name__}); offline, use "
                          f"--model {common.OFFLINE_MODEL} or a local folder.") from None
@@ -206,28 +298,99 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
     """Every check of the model, memory sizes, data files and rows, in seconds, before any
     folder is made or the model is loaded; a problem ends in one sentence naming the fix."""
     try:
-        n_layers = model_layer_count(cfg["model"])
+        config = model_config(cfg["model"])
+        n_layers = int(config.num_hidden_layers)
         if cfg["method"] in ("smf", "retrofit"):
             if cfg.get("init_memory"):
-                loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
+                try:
+                    loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
+                except ValueError:  # read, but not an smf-mini memory file: its own sentence
+                    raise
+                except Exception as e:  # not a safetensors file at all (safetensors' own error type)
+                    raise ValueError(f"--init-memory {cfg['init_memory']} is not a memory file that can be read "
+                                     f"({type(e).__name__}); point it at a finished retrofit run.") from None
                 cfg.update(memory_slots=loaded.slots, memory_heads=loaded.heads, memory_topk=loaded.topk,
                            memory_key_dim=loaded.key_dim, memory_layers=list(loaded.layers), memory_mode=loaded.mode)
             memory_config(cfg).validate(n_layers)
+            check_memory_size(cfg, int(config.hidden_size))
             if cfg["method"] == "retrofit" or cfg["rule"] in ("tfidf", "kl"):
                 background_docs(cfg)  # reads (and checks) a background file
+        n = None  # training examples
         if cfg["task"] == "medmcqa":
-            training_examples(cfg)
+            n = len(training_examples(cfg))
             if not no_eval and cfg.get("data_dir"):
                 protocol = eval.default_protocol(cfg)
                 limit = eval.protocol_limit(protocol, cfg["eval_limit"])
-                tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit)  # refuses a limit that reaches training rows
+                check_context(cfg, config, tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit),  # refuses a limit
+                              Path(cfg["data_dir"]) / "medmcqa" / "validation.jsonl")  # that reaches training rows
         elif cfg["task"] == "mcq":
-            training_examples(cfg)
-            tasks.mcq_rows(cfg["data_dir"], "validation")
+            n = len(training_examples(cfg))
+            check_context(cfg, config, tasks.mcq_rows(cfg["data_dir"], "validation"),
+                          Path(cfg["data_dir"]) / "medmcqa" / "validation.jsonl")
         elif cfg.get("data_dir"):
             print(f"note: --data-dir {cfg['data_dir']} is not used by the fictional task (its probes ship in probes/).")
+        if cfg["method"] == "retrofit":
+            n = len(background_docs(cfg, cfg["retrofit_docs"]))
+        elif n is None:  # the fictional task: made in a moment
+            n = len(training_examples(cfg))
+        check_step_count(cfg, n)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise SystemExit(f"error: {e}") from None
+
+
+def check_context(cfg: dict, config, rows: list[dict], path: Path) -> None:
+    """Each question scored in evaluation, with its options, within the model's context (a
+    longer one would have evaluation ask for gigabytes). Counted in bytes first (a token is at
+    least one byte); only the rows longer than the context in bytes are tokenized."""
+    ctx = getattr(config, "max_position_embeddings", None)
+    if not ctx:
+        return
+    texts = [tasks.mcq_prompt(r["question"], tasks.medmcqa_options(r)) + " " + max(tasks.medmcqa_options(r), key=len)
+             for r in rows]
+    margin = 32  # the protocols' own words around the question ("Medical exam question:", letters)
+    long = [i for i, t in enumerate(texts) if len(t.encode("utf-8")) > ctx - margin]
+    if not long:
+        return
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(common.offline_model_dir() if cfg["model"] == common.OFFLINE_MODEL else cfg["model"])
+    for i in long:
+        n = len(tok(texts[i])["input_ids"])
+        if n > ctx - margin:
+            raise ValueError(f"{path}: question {i + 1} of those scored ({rows[i]['question'][:30]!r}...) is {n:,} tokens "
+                             f"with its options, more than the model's context of {ctx:,}; shorten it or leave that row out.")
+
+
+def machine_memory() -> int:
+    """This machine's physical memory in bytes (0 when the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory_size(cfg: dict, d_model: int) -> None:
+    """The memory layers' value tables (slots x model width, fp32, per layer), with their
+    gradients and optimizer state (about 3x), must fit in this machine's memory."""
+    need = 3 * 4 * cfg["memory_slots"] * d_model * len(cfg["memory_layers"])
+    have = machine_memory()
+    if have and need > have:
+        raise SystemExit(f"error: --memory-slots {cfg['memory_slots']} needs about {need / 2**30:,.1f} GiB "
+                         f"({len(cfg['memory_layers'])} memory layer(s) of {cfg['memory_slots']:,} rows x {d_model} floats, "
+                         f"with gradients and optimizer state), more than this machine's {have / 2**30:,.1f} GiB; "
+                         "use fewer slots (the tiny preset uses 16384).")
+
+
+def check_step_count(cfg: dict, n: int) -> None:
+    """n examples to train on: not none, and --epochs over them gives a step count the run can build."""
+    if n == 0:
+        raise ValueError("the training set is empty (no usable rows); check the training file or --train-rows.")
+    if cfg["steps"] is None:
+        epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
+        steps = math.ceil(epochs * n / (cfg["batch_size"] * cfg["grad_accum"]))
+        if steps > MAX_STEPS:
+            raise ValueError(f"--epochs {epochs:g} over {n:,} examples makes {steps:,} steps, more than the {MAX_STEPS:,} "
+                             "a run can take; give fewer --epochs or --steps.")
 
 
 # ---------------------------------------------------------------- 2. which folder
@@ -247,6 +410,12 @@ def check_name(name: str) -> None:
     --overwrite' would otherwise replace a folder outside it."""
     if not name or name in (".", "..") or any(c in name for c in "/\\") or name.startswith("."):
         raise SystemExit(f"error: --name must be a plain folder name (no '/', no leading '.'); got {name!r}.")
+    if not name.isprintable() or name != name.strip():
+        raise SystemExit(f"error: --name must be a plain folder name of printable characters, without control "
+                         f"characters (a newline, a tab) or leading/trailing spaces; got {name!r}.")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise SystemExit(f"error: --name is {len(name.encode('utf-8', 'surrogateescape'))} bytes long; use a name of at "
+                         f"most {MAX_NAME_BYTES} (the folder and lock names add to it, and file systems stop at 255).")
 
 
 def numbered(base: str, n: int) -> str:
@@ -371,10 +540,26 @@ def pid_alive(pid: int) -> bool:
 # ---------------------------------------------------------------- 4. work in runs/<name>.partial
 
 
-def check_folder(run_dir: Path, work: Path, resume: bool, overwrite: bool) -> None:
+def never_started(work: Path) -> bool:
+    """Whether `work` is a .partial folder that a run left before its first step was logged
+    (a failure or a kill while loading): no step, no checkpoint, no results, so nothing to lose."""
+    if not work.is_dir() or (work / "state.pt").exists() or (work / "results.json").exists():
+        return False
+    log = work / "log.jsonl"
+    return not log.exists() or log.stat().st_size == 0
+
+
+def check_folder(run_dir: Path, work: Path, resume: bool, overwrite: bool) -> bool:
     """What is already there decides what may start (checked while holding the lock):
     --resume needs an interrupted run (work), a new run needs none, and a finished run
-    (run_dir) is replaced only with --overwrite, and only once the new run has finished."""
+    (run_dir) is replaced only with --overwrite, and only once the new run has finished.
+    A .partial left before its first step holds nothing: it is removed, and the run starts
+    afresh (with or without --resume). Returns whether the run resumes."""
+    if work.exists() and never_started(work):
+        shutil.rmtree(work)
+        print(f"note: {work} was left by a run that stopped before its first step (nothing was trained); "
+              "removed, and this run starts afresh.")
+        resume = False
     if resume and not work.exists():
         raise SystemExit(f"error: there is no interrupted run at {work} to resume; drop --resume to start one.")
     if not resume and work.exists():
@@ -382,6 +567,10 @@ def check_folder(run_dir: Path, work: Path, resume: bool, overwrite: bool) -> No
     if not resume and run_dir.exists() and not overwrite:
         raise SystemExit(f"error: {run_dir} already holds a finished run; pass --overwrite to replace it (once the new run finishes), "
                          "or choose another --name.")
+    if resume and run_dir.exists():  # the interrupted run was started with --overwrite
+        print(f"note: {run_dir} holds a finished run, and the interrupted run resumed here was started to replace it; "
+              "it is replaced when this run finishes (stop now to keep it).")
+    return resume
 
 
 # Settings that may change on --resume: they do not change how the steps are trained.
@@ -404,6 +593,36 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
         shown = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in diff)
         raise SystemExit(f"error: --resume with changed training settings: {shown}; give the interrupted run's "
                          "flags, or start a new run under another --name.")
+
+
+OS_REASONS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "no space is left on the device",
+              errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission is denied",
+              errno.EPERM: "permission is denied", errno.ENAMETOOLONG: "the name is too long",
+              errno.ENOTDIR: "a part of the path is a file, not a folder"}
+
+
+def os_error_message(e: OSError, runs_dir: Path, name: str | None) -> str:
+    """An OS error while writing a run as one sentence: the path, why, and what was kept
+    (a .partial that holds nothing is removed, so that it blocks no rerun)."""
+    where = e.filename or runs_dir
+    why = OS_REASONS.get(e.errno, e.strerror or str(e))
+    kept = "nothing was written"
+    if name:
+        work = runs_dir / f"{name}.partial"
+        if never_started(work):
+            shutil.rmtree(work, ignore_errors=True)
+            kept = "nothing was trained yet, so nothing was kept"
+        elif (work / "state.pt").exists():
+            try:
+                step = torch.load(work / "state.pt", mmap=True, weights_only=False)["step"]
+                kept = f"the checkpoint at step {step} is kept in {work}; fix that and run the same command with --resume"
+            except Exception:  # the checkpoint itself may be what failed
+                kept = f"the interrupted run is kept in {work}; fix that and run the same command with --resume"
+        elif work.exists():
+            kept = f"the interrupted run is kept in {work}; fix that and run the same command with --resume"
+        if (runs_dir / name).exists():
+            kept += f"; the finished run in {runs_dir / name} is untouched"
+    return f"error: could not write {where}: {why}; {kept}."
 
 
 def remove_temporaries(work: Path) -> None:
@@ -668,6 +887,8 @@ def _floats(text: str, flag: str, kind=float) -> list:
         raise SystemExit(f"error: {flag} takes comma-separated numbers like 1e-4,3e-4; got {text!r}.")
     if not vals:
         raise SystemExit(f"error: {flag} is empty; give at least one value.")
+    if not all(math.isfinite(v) for v in vals):
+        raise SystemExit(f"error: {flag} takes finite numbers like 1e-4,3e-4; got {text!r}.")
     return vals
 
 
@@ -682,6 +903,10 @@ def sweep(args, argv: list[str], cfg: dict, main) -> int:
     steps_list = _floats(args.steps_list, "--steps-list", int) if args.steps_list else [cfg["steps"]]
     if any(v <= 0 for v in lrs) or any(v is not None and v < 1 for v in steps_list):
         raise SystemExit("error: sweep learning rates must be positive and step counts at least 1.")
+    if any(v is not None and v > MAX_STEPS for v in steps_list):  # checked before the first run, not at each
+        raise SystemExit(f"error: --steps-list takes step counts of at most {MAX_STEPS:,}.")
+    if any(not 0 <= v <= MAX_SEED for v in seeds):
+        raise SystemExit(f"error: --seeds takes integers from 0 to {MAX_SEED}.")
     drop = {"--lrs", "--seeds", "--steps-list", "--lr", "--seed", "--steps", "--name"}
     base_argv, skip = [], False
     for x in argv:  # the sweep's own flags (and what each run sets itself) are not passed on

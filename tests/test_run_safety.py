@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import common
 import eval
 import runs
 import train
@@ -75,8 +76,85 @@ BAD = [
     ("sweep-bad-lrs", ["--lrs", "abc"], "--lrs takes comma-separated numbers"),
     ("no-tokens", ["TINY", "--max-length", "1"], "no tokens to learn from"),
 ]
+AFTER_LOAD = {"no-tokens"}  # needs the tokenizer: refused after the model loads, leaving no folder
+LONG = "n" * 201
+BAD += [
+    # numeric flags: finite and in range, checked with the settings (before the model's config is read)
+    ("n-countries-901", ["--n-countries", "901"], "--n-countries must be at most 900"),
+    ("steps-1e9", ["--steps", "1000000000"], "--steps must be at most 1,000,000"),
+    ("epochs-1e9", ["TINY", "--preset", "paper", "--task", "fictional", "--background", "{tmp}/bgok.jsonl", "--epochs", "1e9"],
+     "more than the 1,000,000 a run can take"),  # the paper preset counts steps from epochs
+    ("epochs-inf", ["--epochs", "inf"], "--epochs must be a finite number"),
+    ("epochs-nan", ["--epochs", "nan"], "--epochs must be a finite number"),
+    ("lr-inf", ["--lr", "inf"], "--lr must be a finite number"),
+    ("lr-nan", ["--lr", "nan"], "--lr must be a finite number"),
+    ("smf-lr-inf", ["--smf-lr", "inf"], "--lr must be a finite number"),
+    ("lora-lr-inf", ["--method", "lora", "--lora-lr", "inf"], "--lr must be a finite number"),
+    ("row-step-cap-inf", ["--row-step-cap", "inf"], "--row-step-cap must be a finite number"),
+    ("scale-lr-nan", ["--scale-lr", "nan"], "--scale-lr must be a finite number"),
+    ("seed-1e23", ["--seed", "100000000000000000000000"], "--seed must be an integer from 0 to"),
+    ("seed-negative", ["--seed", "-1"], "--seed must be an integer from 0 to"),
+    ("background-docs-0", ["--background-docs", "0"], "--background-docs must be at least 1"),
+    ("background-docs-negative", ["--background-docs", "-1"], "--background-docs must be at least 1"),
+    ("max-length-negative", ["--max-length", "-5"], "--max-length must be at least 1"),
+    ("warmup-negative", ["--warmup", "-5"], "--warmup must be 0 (off) or a positive"),
+    ("clip-negative", ["--clip", "-1"], "--clip must be 0 (off) or positive"),
+    ("clip-inf", ["--clip", "inf"], "--clip must be a finite number"),
+    ("background-max-length-0", ["--background-max-length", "0"], "--background-max-length must be at least 1"),
+    ("lora-r-0", ["--method", "lora", "--lora-r", "0"], "--lora-r must be at least 1"),
+    ("lora-alpha-0", ["--method", "lora", "--lora-alpha", "0"], "--lora-alpha must be at least 1"),
+    ("lora-dropout-2", ["--method", "lora", "--lora-dropout", "2"], "--lora-dropout must be at least 0 and below 1"),
+    ("lora-dropout-1", ["--method", "lora", "--lora-dropout", "1"], "--lora-dropout must be at least 0 and below 1"),
+    ("lora-dropout-negative", ["--method", "lora", "--lora-dropout", "-0.1"], "--lora-dropout must be at least 0"),
+    ("lora-dropout-nan", ["--method", "lora", "--lora-dropout", "nan"], "--lora-dropout must be a finite number"),
+    ("retrofit-epochs-0", ["--method", "retrofit", "--retrofit-epochs", "0"], "--retrofit-epochs must be positive"),
+    ("memory-slots-negative", ["--memory-slots", "-16"], "--memory-slots must be a positive perfect square"),
+    ("memory-slots-0", ["--memory-slots", "0"], "--memory-slots must be a positive perfect square"),
+    ("memory-slots-huge", ["TINY", "--memory-slots", "10000000000"], "more than this machine's"),
+    ("memory-heads-0", ["--memory-heads", "0"], "--memory-heads and --memory-topk must be at least 1"),
+    ("sweep-lrs-inf", ["--lrs", "1e-3,inf"], "--lrs takes finite numbers"),
+    # run names
+    ("name-empty", ["--name", ""], "plain folder name"),
+    ("name-too-long", ["--name", LONG], "--name is 201 bytes long"),
+    ("name-newline", ["--name", "a\nb"], "printable characters"),
+    ("name-tab", ["--name", "a\tb"], "printable characters"),
+    ("name-trailing-space", ["--name", "run "], "leading/trailing spaces"),
+    # background files
+    ("background-folder", ["TINY", "--background", "{tmp}"], "is a folder; give a JSON Lines file"),
+    ("background-text-number", ["TINY", "--background", "{tmp}/bg5.jsonl"], "row 2: text must be text"),
+    ("background-text-list", ["TINY", "--background", "{tmp}/bglist.jsonl"], "row 1: text must be text"),
+    ("background-text-null", ["TINY", "--background", "{tmp}/bgnull.jsonl"], "row 1: text must be text"),
+    ("background-latin-1", ["TINY", "--background", "{tmp}/bglatin.jsonl"], "row 2: not UTF-8 text"),
+    ("background-binary", ["TINY", "--background", "{tmp}/bgbin.jsonl"], "row 1: not UTF-8 text"),
+    ("retrofit-background-folder", ["TINY", "--method", "retrofit", "--background", "{tmp}"], "is a folder"),
+    # task rows
+    ("mcq-exp-number", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/expnum"], "row 1: exp must be text"),
+    ("mcq-option-null", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/opanull"], "row 1: opa must be text"),
+    ("mcq-question-number", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/qnum"], "row 2: question must be text"),
+    ("mcq-latin-1", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/latin"], "row 1: not UTF-8 text"),
+    ("mcq-train-only-multi", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multi"], "train.jsonl has no single-choice rows"),
+    ("mcq-validation-only-multi", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multival"],
+     "validation.jsonl has no single-choice rows"),
+    ("mcq-question-beyond-context", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/longq"],
+     "more than the model's context of"),
+    ("medmcqa-question-beyond-context", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/longq"],
+     "more than the model's context of"),
+    ("mcq-data-is-folder", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/isdir"], "is a folder"),
+    ("medmcqa-only-multi", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/multi"], "no single-choice row with an answer"),
+    ("medmcqa-option-number", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/opbnum"], "row 1: opb must be text"),
+    ("medmcqa-paper-validation-only-multi", ["TINY", "--preset", "paper", "--task", "medmcqa", "--data-dir", "{tmp}/multival",
+                                             "--background", "{tmp}/bgok.jsonl"], "no single-choice row for the paper protocol"),
+    # the runs folder cannot be made: one sentence naming the path (before the model loads)
+    ("runs-dir-under-a-file", ["TINY", "--runs-dir", "{tmp}/afile/runs"], "a part of the path is a file"),
+    ("runs-dir-is-a-file", ["TINY", "--runs-dir", "{tmp}/afile"], "is a file, not a folder"),
+    ("init-memory-not-safetensors", ["TINY", "--init-memory", "{tmp}/afile"], "is not a memory file that can be read"),
+    ("sweep-seed-too-big", ["--lrs", "1", "--seeds", "1,99999999999999"], "--seeds takes integers from 0 to"),
+    ("sweep-steps-too-many", ["--lrs", "1", "--steps-list", "2000000"], "--steps-list takes step counts of at most"),
+]
 if not torch.cuda.is_available():
     BAD.append(("device-cuda-without-gpu", ["TINY", "--device", "cuda"], "sees no GPU"))
+
+MULTI = GOOD_ROW.replace("}", ', "choice_type": "multi"}')
 
 
 def make_files(tmp: Path) -> None:
@@ -90,15 +168,42 @@ def make_files(tmp: Path) -> None:
     (tmp / "bg.jsonl").write_text('{"content": "no text field"}\n')
     (tmp / "victim").mkdir()
     (tmp / "victim" / "keep.txt").write_text("precious")
+    doc = '{"text": "a document"}\n'
+    (tmp / "bgok.jsonl").write_text(doc)
+    (tmp / "bg5.jsonl").write_text(doc + '{"text": 5}\n')
+    (tmp / "bglist.jsonl").write_text('{"text": ["a", "b"]}\n')
+    (tmp / "bgnull.jsonl").write_text('{"text": null}\n')
+    (tmp / "bglatin.jsonl").write_bytes(doc.encode() + '{"text": "café"}\n'.encode("latin-1"))
+    (tmp / "bgbin.jsonl").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(128, 256)))
+    medmcqa_dir(tmp / "expnum", GOOD_ROW.replace('"cop": 1', '"cop": 1, "exp": 42'))
+    medmcqa_dir(tmp / "opanull", GOOD_ROW.replace('"opa": "a"', '"opa": null'))
+    medmcqa_dir(tmp / "qnum", GOOD_ROW + GOOD_ROW.replace('"question": "q"', '"question": 12345'))
+    medmcqa_dir(tmp / "opbnum", GOOD_ROW.replace('"opb": "b"', '"opb": 7'))
+    medmcqa_dir(tmp / "latin", GOOD_ROW.replace('"q"', '"é?"'), "train.jsonl")
+    (tmp / "latin" / "medmcqa" / "train.jsonl").write_bytes(GOOD_ROW.replace('"q"', '"é?"').encode("latin-1"))
+    medmcqa_dir(tmp / "multi", MULTI)
+    medmcqa_dir(tmp / "multi", GOOD_ROW, "validation.jsonl")
+    medmcqa_dir(tmp / "multival", GOOD_ROW)
+    medmcqa_dir(tmp / "multival", MULTI, "validation.jsonl")
+    (tmp / "isdir" / "medmcqa" / "train.jsonl").mkdir(parents=True)
+    (tmp / "afile").write_text("a file, not a folder")
+    medmcqa_dir(tmp / "longq", GOOD_ROW)
+    medmcqa_dir(tmp / "longq", GOOD_ROW + GOOD_ROW.replace('"q"', json.dumps("word " * 20_000)), "validation.jsonl")  # 100 KB
 
 
 @pytest.mark.parametrize("case,flags,msg", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_one_sentence_and_changes_nothing(tmp_path, tiny_dir, capsys, case, flags, msg):  # noqa: F811
+def test_bad_input_is_one_sentence_and_changes_nothing(tmp_path, tiny_dir, capsys, monkeypatch, case, flags, msg):  # noqa: F811
     make_files(tmp_path)
+    if case not in AFTER_LOAD:  # refused before the model loads (so within seconds)
+        monkeypatch.setattr(common, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     runs = tmp_path / "runs"
     argv = [f.replace("{tmp}", str(tmp_path)) for f in flags]
     if argv and argv[0] == "TINY":
-        argv = [x for x in small(tiny_dir, "smf", steps=2) if x != "--no-eval"] + argv[1:]
+        base = [x for x in small(tiny_dir, "smf", steps=2) if x != "--no-eval"]
+        if "--epochs" in argv:  # a step count from epochs: no --steps
+            i = base.index("--steps")
+            base = base[:i] + base[i + 2 :]
+        argv = base + argv[1:]
     before = tree(tmp_path)
     with pytest.raises(SystemExit) as info:  # SystemExit: the message is printed, no traceback
         train.main(["--runs-dir", str(runs), *argv])
@@ -351,3 +456,147 @@ def test_batch_schedule_depends_on_the_effective_batch_only():
 def test_data_dir_with_the_fictional_task_says_it_is_unused(tmp_path, tiny_dir, capsys):  # noqa: F811
     assert train.main(["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1), "--data-dir", str(tmp_path)]) == 0
     assert "is not used by the fictional task" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- eval.py: the same checks, before any work
+
+EVAL_BAD = [
+    ("device-bogus", ["--model", "TINY", "--device", "bogus"], "--device must be cpu, cuda"),
+    ("model-missing", ["--model", "/nonexistent/model"], "there is no such folder"),
+    ("model-not-a-model", ["--model", "{tmp}/notamodel"], "has no config.json"),
+    ("out-is-a-folder", ["--model", "TINY", "--out", "{tmp}/victim"], "--out {tmp}/victim is a folder"),
+    ("levels-empty", ["--compare", "{tmp}/a", "--levels", ""], "--levels is empty"),
+    ("levels-commas", ["--compare", "{tmp}/a", "--levels", ",,"], "--levels is empty"),
+    ("levels-nan", ["--compare", "{tmp}/a", "--levels", "nan,0.5"], "from 0 to 1"),
+    ("levels-inf", ["--compare", "{tmp}/a", "--levels", "0.5,inf"], "from 0 to 1"),
+    ("levels-negative", ["--compare", "{tmp}/a", "--levels", "-1"], "from 0 to 1"),
+    ("levels-above-1", ["--compare", "{tmp}/a", "--levels", "1.5"], "from 0 to 1"),
+    ("levels-not-numbers", ["--compare", "{tmp}/a", "--levels", "high"], "--levels takes comma-separated accuracies"),
+    ("plot-is-a-folder", ["--compare", "{tmp}/a", "--plot", "{tmp}/dir.png"], "is a folder"),
+    ("plot-under-a-file", ["--compare", "{tmp}/a", "--plot", "{tmp}/afile/x.png"], "is not a folder"),
+    ("plot-in-proc", ["--compare", "{tmp}/a", "--plot", "/proc/x.png"], "cannot be written"),
+    ("summary-is-a-folder", ["--compare", "{tmp}/a", "--summary", "{tmp}/victim"], "--summary {tmp}/victim is a folder"),
+    ("summary-under-a-file", ["--compare", "{tmp}/a", "--summary", "{tmp}/afile/s.json"], "is not a folder"),
+]
+if not torch.cuda.is_available():
+    EVAL_BAD.append(("device-cuda-without-gpu", ["--model", "TINY", "--device", "cuda"], "sees no GPU"))
+
+
+@pytest.mark.parametrize("case,flags,msg", EVAL_BAD, ids=[b[0] for b in EVAL_BAD])
+def test_eval_bad_input_is_one_sentence_before_any_work(tmp_path, tiny_dir, capsys, monkeypatch, case, flags, msg):  # noqa: F811
+    make_files(tmp_path)
+    (tmp_path / "dir.png").mkdir()
+    monkeypatch.setattr(common, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(eval, "compare", lambda *a, **k: pytest.fail("the comparison ran"))
+    argv = [f.replace("{tmp}", str(tmp_path)).replace("TINY", tiny_dir) for f in flags]
+    before = tree(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        eval.main(argv)
+    text = str(info.value.code)
+    assert text.startswith("error: ") and msg.replace("{tmp}", str(tmp_path)) in text, text
+    assert "Traceback" not in text + capsys.readouterr().err
+    assert tree(tmp_path) == before  # nothing made, moved or removed
+
+
+def test_compare_skips_malformed_and_inconsistent_results_and_counts_a_run_once(tmp_path, capsys):
+    """results.json as {}, a list, without base, or with an item list cut short: each run is
+    skipped by name, and the others are compared; a run given three times counts once."""
+    from test_probes_stats import _fake_run
+
+    _fake_run(tmp_path / "good", "smf", 1.0, 0, 20, 1, -25.0)
+    _fake_run(tmp_path / "good2", "smf", 1.0, 1, 24, 1, -25.0)
+    bad = {"empty": {}, "list": [1, 2], "nobase": None, "cut": None, "wrong-form": None, "probe-cut": None}
+    for name, content in bad.items():
+        _fake_run(tmp_path / name, "smf", 1.0, 2, 20, 1, -25.0)
+        r = json.loads((tmp_path / name / "results.json").read_text())
+        if name == "nobase":
+            del r["base"]
+        elif name == "cut":  # 10 of 40 task items, all correct: accuracy 1.0 where the file says 0.5
+            r["trained"]["items"]["task"] = [1] * 10
+        elif name == "wrong-form":
+            r["trained"]["items"]["wiki"] = ["x"]
+        elif name == "probe-cut":
+            r["trained"]["items"]["world"] = r["trained"]["items"]["world"][:5]
+        else:
+            r = content
+        (tmp_path / name / "results.json").write_text(json.dumps(r))
+    dirs = [tmp_path / n for n in ("good", "good", "good", "good2", *bad)]
+    rep, groups = eval.compare_report(dirs)
+    out = capsys.readouterr().out
+    for name in bad:
+        assert f"skipping {tmp_path / name}:" in out, name
+    assert out.count("given more than once") == 2
+    assert [r["name"] for g in groups for r in g["runs"]] == ["good", "good2"]
+    assert rep["groups"][0]["summary"]["task_acc"]["per_seed"] == [0.5, 0.6]
+    assert rep["sources"] == {tmp_path.as_posix(): 8}
+
+
+def test_a_partial_left_before_the_first_step_never_blocks_a_corrected_rerun(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811
+    """A run that fails (or is killed) while loading leaves nothing that blocks the name: the
+    failed run removes its own .partial, and one left by a kill is removed by the next run,
+    with or without --resume (even with settings that differ from the failed run's)."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=1), "--name", "r"]
+
+    def broken(*a, **k):
+        raise RuntimeError("a fault while loading")
+
+    monkeypatch.setattr(common, "load_model", broken)
+    with pytest.raises(RuntimeError):
+        train.main(flags)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no .partial, no lock left
+    monkeypatch.undo()
+    for resume in ([], ["--resume"]):  # as a kill during loading leaves it: config.json only
+        (tmp_path / "r.partial").mkdir()
+        (tmp_path / "r.partial" / "config.json").write_text('{"lr": 123}')
+        capsys.readouterr()
+        assert train.main([*flags, "--overwrite", *resume]) == 0
+        assert "stopped before its first step" in capsys.readouterr().out
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+@pytest.mark.parametrize("error,why", [(OSError(28, "No space left on device"), "no space is left on the device"),
+                                       (RuntimeError("PytorchStreamWriter failed writing file data/0"), "failed writing")],
+                         ids=["oserror", "torch-writer"])
+def test_an_os_error_is_one_sentence_naming_the_path_and_what_was_kept(tmp_path, tiny_dir, monkeypatch, error, why):  # noqa: F811
+    """A checkpoint write that fails (a full disk; torch's writer says so as a RuntimeError)
+    keeps the last checkpoint and says so."""
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=3, extra=["--save-every", "1"])]
+    real, calls = torch.save, []
+
+    def full_disk(obj, f, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise error
+        return real(obj, f, *a, **k)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(SystemExit) as info:
+        train.main(flags)
+    text = str(info.value.code)
+    assert text.startswith("error: could not write ") and why in text and "state.pt" in text, text
+    assert "the checkpoint at step 1 is kept in" in text and "--resume" in text
+    monkeypatch.undo()
+    assert train.main([*flags, "--resume"]) == 0
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    import tasks
+
+    f = tmp_path / "bg.jsonl"
+    f.write_bytes('\ufeff{"text": "first"}\n{"text": "second"}\n'.encode("utf-8"))
+    assert [r["text"] for r in tasks.read_jsonl(f, ("text",), tasks.TEXT_TYPES)] == ["first", "second"]
+    cfg = train.resolve_config(train.build_parser().parse_args(["--background", str(f)]))
+    assert runs.background_docs(cfg) == ["first", "second"]
+
+
+def test_resuming_an_interrupted_overwrite_says_it_replaces_the_finished_run(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811
+    flags = ["--runs-dir", str(tmp_path), *small(tiny_dir, "full", steps=3, extra=["--save-every", "1"]), "--name", "r"]
+    assert train.main(flags) == 0
+    interrupt_at(monkeypatch, 1)
+    assert train.main([*flags, "--overwrite"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert train.main([*flags, "--resume"]) == 0
+    assert f"note: {tmp_path / 'r'} holds a finished run, and the interrupted run resumed here was started to replace it" \
+        in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
