@@ -884,7 +884,8 @@ def _floats(text: str, flag: str, kind=float) -> list:
     try:
         vals = [kind(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise SystemExit(f"error: {flag} takes comma-separated numbers like 1e-4,3e-4; got {text!r}.")
+        example = "0,1,2" if kind is int else "1e-4,3e-4"
+        raise SystemExit(f"error: {flag} takes comma-separated {'whole numbers' if kind is int else 'numbers'} like {example}; got {text!r}.")
     if not vals:
         raise SystemExit(f"error: {flag} is empty; give at least one value.")
     if not all(math.isfinite(v) for v in vals):
