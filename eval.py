@@ -953,23 +953,21 @@ def reevaluate_run(a, which, device) -> None:
 
 
 def main(argv=None) -> int:
-    import runs  # the checks train.py makes too (runs imports this module, so not at the top)
-
     a = build_parser().parse_args(argv)
     which = check_args(a)
     if a.compare:
-        levels = runs.check_levels(a.levels)
-        runs.check_output_file(a.plot, "--plot")
+        levels = common.check_levels(a.levels)
+        common.check_output_file(a.plot, "--plot")
         if a.summary:
-            runs.check_output_file(a.summary, "--summary")
+            common.check_output_file(a.summary, "--summary")
         compare(a.run, a.plot, levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
         return 0
-    device = runs.pick_device(a.device)
+    device = common.pick_device(a.device)
     if a.model:
-        runs.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
-        runs.check_output_file(a.out or f"runs/eval-{Path(a.model).name}-{a.protocol or 'tiny'}.json", "--out")
+        common.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
+        common.check_output_file(a.out or f"runs/eval-{Path(a.model).name}-{a.protocol or 'tiny'}.json", "--out")
     elif not a.ask and Path(a.run[0]).is_dir():  # RUN: its new results are written into the run folder
-        runs.check_output_file(str(Path(a.run[0]) / "results.json"), "the run folder's results.json")
+        common.check_output_file(str(Path(a.run[0]) / "results.json"), "the run folder's results.json")
     if a.ask:
         print_answers(ask(a.run[0], a.ask, device, complete=a.complete), a.run[0])
     elif a.model:

@@ -54,6 +54,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 import common
+from common import OS_REASONS, check_levels, check_output_file, model_config, pick_device  # noqa: F401  (shared with eval.py)
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import memory
 import smf_mini
@@ -140,41 +141,6 @@ def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:
             raise SystemExit(f"error: {msg}.")
 
 
-def check_levels(text: str) -> tuple[float, ...]:
-    """eval.py --levels: comma-separated task accuracies, each a finite number in [0, 1]."""
-    try:
-        levels = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {text!r}.") from None
-    if not levels:
-        raise SystemExit("error: --levels is empty; give accuracies like 0.5,0.8.")
-    bad = [x for x in levels if not (math.isfinite(x) and 0 <= x <= 1)]
-    if bad:
-        raise SystemExit(f"error: --levels are accuracies from 0 to 1, like 0.5,0.8; got {bad[0]!r}.")
-    return levels
-
-
-def check_output_file(path: str, flag_name: str) -> None:
-    """A file that will be written after the work (a plot, a summary): not a folder, and its
-    folder (or the nearest one that exists, where the missing ones will be made) writable.
-    Tried with a temporary file, which is removed at once."""
-    p = Path(path)
-    if p.is_dir():
-        raise SystemExit(f"error: {flag_name} {path} is a folder; give a file name in it.")
-    parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise SystemExit(f"error: {flag_name} {path}: {parent} is not a folder; give a path in a folder.")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.remove(tmp)
-    except OSError as e:
-        why = OS_REASONS.get(e.errno, e.strerror or str(e))
-        raise SystemExit(f"error: {flag_name} {path} cannot be written ({parent}: {why}); give a path in a writable folder.") from None
-
-
 def memory_config(cfg: dict) -> memory.MemoryConfig:
     """The memory the settings ask for (an output scale only when SMF trains one: --scale-lr)."""
     return memory.MemoryConfig(slots=cfg["memory_slots"], heads=cfg["memory_heads"], topk=cfg["memory_topk"],
@@ -256,42 +222,9 @@ def cached_background(model, tok, cfg: dict, progress: bool = True) -> smf_mini.
     return bg
 
 
-def pick_device(name: str) -> torch.device:
-    """--device as a torch device: auto picks the GPU when torch sees one; cuda without a GPU is refused."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise SystemExit(f"error: --device must be cpu, cuda (or cuda:N) or auto; got {name!r}.")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch sees no GPU on this machine; use --device cpu (or auto).")
-    return torch.device(name)
-
-
 def model_layer_count(model: str) -> int:
     """Decoder layers of --model, read from its config alone (seconds, no weights)."""
     return int(model_config(model).num_hidden_layers)
-
-
-def model_config(model: str):
-    """--model's config alone (seconds, no weights); one sentence if it cannot be read."""
-    from transformers import AutoConfig  # heavy (~2 s): imported where a model is first touched
-
-    path = Path(common.offline_model_dir()) if model == common.OFFLINE_MODEL else Path(model).expanduser()
-    hub_like = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists()
-    if not hub_like:
-        if not path.is_dir():
-            raise SystemExit(f"error: --model {model}: there is no such folder; give a model folder, a hub id, "
-                             f"or {common.OFFLINE_MODEL} (offline).")
-        if not (path / "config.json").exists():
-            raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
-                             "(make one with save_pretrained).")
-    try:
-        config = AutoConfig.from_pretrained(str(path))
-        int(config.num_hidden_layers), int(config.hidden_size)
-        return config
-    except Exception as e:  # offline hub id, unreadable config: one sentence, not a traceback
-        raise SystemExit(f"error: could not read the config of --model {model} ({type(e).__name__}); offline, use "
-                         f"--model {common.OFFLINE_MODEL} or a local folder.") from None
 
 
 def validate_inputs(cfg: dict, no_eval: bool) -> None:
@@ -351,7 +284,7 @@ def check_context(cfg: dict, config, rows: list[dict], path: Path) -> None:
     long = [i for i, t in enumerate(texts) if len(t.encode("utf-8")) > ctx - margin]
     if not long:
         return
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # heavy (~2 s): only when a question may be too long
 
     tok = AutoTokenizer.from_pretrained(common.offline_model_dir() if cfg["model"] == common.OFFLINE_MODEL else cfg["model"])
     for i in long:
@@ -595,10 +528,6 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
                          "flags, or start a new run under another --name.")
 
 
-OS_REASONS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "no space is left on the device",
-              errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission is denied",
-              errno.EPERM: "permission is denied", errno.ENAMETOOLONG: "the name is too long",
-              errno.ENOTDIR: "a part of the path is a file, not a folder"}
 
 
 def os_error_message(e: OSError, runs_dir: Path, name: str | None) -> str:
@@ -692,6 +621,23 @@ class StopAfterStep:
 
 
 # ---------------------------------------------------------------- 5. what a run writes
+
+
+def write_state(work: Path, state: dict) -> None:
+    """work/state.pt (what --resume continues from), written atomically. A failed write is an
+    OSError naming the file; torch's writer reports a full disk as a RuntimeError, turned into
+    one here, so that the run ends in one sentence saying what was kept."""
+    try:
+        with common.atomic_path(work / "state.pt") as tmp:
+            torch.save(state, tmp)
+    except OSError as e:
+        if e.filename:
+            raise
+        raise OSError(e.errno, e.strerror, str(work / "state.pt")) from None  # name the file
+    except RuntimeError as e:
+        full = shutil.disk_usage(work).free < 2**20
+        raise OSError(errno.ENOSPC if full else errno.EIO, str(e).splitlines()[0] if str(e) else "write failed",
+                      str(work / "state.pt")) from None
 
 
 def write_log(work: Path, log: list[dict]) -> None:

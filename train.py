@@ -20,7 +20,6 @@ loop and the command line.
 from __future__ import annotations
 
 import argparse
-import errno
 import math
 import random
 import shutil
@@ -424,18 +423,8 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
 
     def save_state(step: int):
         runs.check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
-        try:
-            with common.atomic_path(work / "state.pt") as tmp:
-                torch.save({"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
-                            "rng": torch.get_rng_state(), "log": log}, tmp)
-        except OSError as e:
-            if e.filename:
-                raise
-            raise OSError(e.errno, e.strerror, str(work / "state.pt")) from None  # name the file
-        except RuntimeError as e:  # torch's writer reports a failed write (a full disk) this way
-            full = shutil.disk_usage(work).free < 2**20
-            raise OSError(errno.ENOSPC if full else errno.EIO, str(e).splitlines()[0] if str(e) else "write failed",
-                          str(work / "state.pt")) from None
+        runs.write_state(work, {"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
+                                "rng": torch.get_rng_state(), "log": log})
 
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
     model.train()
