@@ -54,7 +54,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 import common
-from common import OS_REASONS, check_levels, check_output_file, model_config, pick_device  # noqa: F401  (shared with eval.py)
+from common import OS_REASONS, model_config, pick_device  # checks eval.py makes too live in common.py (eval cannot import runs)
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import memory
 import smf_mini
