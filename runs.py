@@ -181,6 +181,10 @@ def background_docs(cfg: dict, n: int | None | str = "background") -> list[str]:
     b = cfg["background"]
     if b == "pydoc":
         return tasks.background_text(n)
+    if b == "english":
+        return tasks.english_background(n)
+    if b == "mix":
+        return tasks.mixed_background(n)
     if b == "oasst1":
         return tasks.oasst1_docs(n, cfg["data_dir"])
     docs = [r["text"] for r in tasks.read_jsonl(b, ("text",), tasks.TEXT_TYPES) if r["text"].strip()]  # blank rows are no documents

@@ -352,6 +352,25 @@ def background_text(n_docs: int | None = None, max_chars: int = 2000) -> list[st
     return docs[:n_docs] if n_docs else docs
 
 
+def english_background(n_docs: int | None = None) -> list[str]:
+    """A general-English background corpus (--background english): ~2,000-character runs of
+    sentences from the 50 WikiText-2 test articles that the perplexity probe does not use
+    (background/wikitext_english.jsonl, CC BY-SA 3.0; built by scripts/make_english_background.py,
+    which drops every document that touches a probe). Interleaved across articles, so a
+    prefix of the list samples many of them."""
+    rows = read_jsonl(HERE / "background" / "wikitext_english.jsonl", ("text",))
+    docs = [r["text"] for r in rows]
+    return docs[:n_docs] if n_docs else docs
+
+
+def mixed_background(n_docs: int | None = None) -> list[str]:
+    """--background mix: Python documentation and general English, alternating (pydoc first),
+    so any prefix holds both in equal parts."""
+    a, b = background_text(), english_background()
+    docs = [d for pair in zip(a, b) for d in pair]
+    return docs[:n_docs] if n_docs else docs
+
+
 def ngram_overlap(probe: list[str], other: list[str], n: int = 8) -> float:
     """Share of the probe's word n-grams (lower-cased, whitespace words) that also occur in
     `other`. 0.0: no n-word phrase of the probe appears anywhere in the other corpus."""
