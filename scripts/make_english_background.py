@@ -12,10 +12,10 @@ of about 2,000 characters; documents are interleaved across articles (article 1'
 chunk, article 2's first chunk, ...) so that any prefix of the file (--background-docs N)
 samples many articles. At most 4 chunks per article.
 
-Kept apart from every probe: a document is dropped if it shares an 8-word phrase with the
-perplexity probe or a general-knowledge item's sentence, or if it names both the subject and
-the answer of a world fact or of a general-knowledge item (e.g. a country and its capital);
-tests/test_probes_stats.py checks the file.
+Kept apart from every probe: a document is dropped if it states a fact probe's sentence with
+its answer (e.g. "The capital of France is Paris") or shares an 8-word phrase with any probe
+(the perplexity probe's documents, the fact probes' sentences); tests/test_background.py
+checks the file against the probes as they are.
 """
 from __future__ import annotations
 
@@ -47,11 +47,21 @@ def chunks(page: str) -> list[str]:
     return out[:PER_ARTICLE]
 
 
-def touches_a_probe(doc: str, facts: list[tuple[str, str]], probe_text: list[str]) -> bool:
-    low = doc.lower()
-    if any(s.lower() in low and a.lower() in low for s, a in facts):
-        return True
-    return tasks.ngram_overlap([doc], probe_text) > 0
+def touches_a_probe(doc: str, sentences: list[str], probe_text: list[str]) -> bool:
+    """True if the document states a probe's fact in the probe's own words (its sentence and
+    answer, e.g. "the capital of france is paris") or shares an 8-word phrase with a probe."""
+    low = " ".join(doc.lower().split())
+    return any(s in low for s in sentences) or tasks.ngram_overlap([doc], probe_text) > 0
+
+
+def probe_sentences() -> tuple[list[str], list[str]]:
+    """(every fact probe's sentence with its answer, lower-cased; the probes' longer texts)."""
+    world = tasks.read_jsonl(ROOT / "probes" / "world_facts.jsonl", ("relation", "subject", "answer"))
+    gk = tasks.read_jsonl(ROOT / "probes" / "general_knowledge.jsonl", ("answer", "cloze"))
+    facts = [f"{tasks.WORLD_TEMPLATES[f['relation']].format(e=f['subject'], E=f['subject'][:1].upper() + f['subject'][1:])} {f['answer']}" for f in world]
+    facts += [f"{g['cloze']} {g['answer']}" for g in gk]
+    sentences = [" ".join(x.lower().split()) for x in facts]
+    return sentences, tasks.wiki_text("dev") + tasks.wiki_text("test") + facts
 
 
 def main(path: str) -> None:
@@ -59,16 +69,12 @@ def main(path: str) -> None:
     kept_out = {t for titles in SPLITS.values() for t in titles}
     pages = [(re.match(r" = (.*) = \n", p).group(1), p) for p in wikitext_documents(lines)]
     per_article = [(t, chunks(p)) for t, p in pages if t not in kept_out]
-    # both halves of every probe, read from the files themselves (all their fields)
-    world = tasks.read_jsonl(ROOT / "probes" / "world_facts.jsonl", ("subject", "answer"))
-    gk = tasks.read_jsonl(ROOT / "probes" / "general_knowledge.jsonl", ("question", "answer", "cloze"))
-    facts = [(f["subject"], f["answer"]) for f in world] + [(g["cloze"], g["answer"]) for g in gk]
-    probe_text = tasks.wiki_text("dev") + tasks.wiki_text("test") + [f"{g['cloze']} {g['answer']}" for g in gk]
+    sentences, probe_text = probe_sentences()  # both halves of every probe
     rows, dropped = [], 0
     for i in range(PER_ARTICLE):  # interleave: every article's i-th chunk before any (i+1)-th
         for title, docs in per_article:
             if i < len(docs):
-                if touches_a_probe(docs[i], facts, probe_text):
+                if touches_a_probe(docs[i], sentences, probe_text):
                     dropped += 1
                     continue
                 rows.append({"title": wikitext_detokenize(title), "part": i, "text": docs[i]})

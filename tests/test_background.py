@@ -2,6 +2,7 @@
 general-English one is kept apart from every probe (so IDF never protects a probe's rows by
 having read the probe's own text)."""
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,28 +10,25 @@ import pytest
 import runs
 import tasks
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import make_english_background  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = ROOT / "background" / "wikitext_english.jsonl"
 
 
-def probe_records():
-    world = tasks.read_jsonl(ROOT / "probes" / "world_facts.jsonl", ("subject", "answer"))
-    gk = tasks.read_jsonl(ROOT / "probes" / "general_knowledge.jsonl", ("answer", "cloze"))
-    return world, gk
-
-
-def test_english_background_shares_no_phrase_with_any_probe():
+def test_english_background_states_no_probe_fact_and_shares_no_phrase_with_any_probe():
     docs = tasks.english_background()
     assert len(docs) >= 64  # the preset reads 64 documents
-    world, gk = probe_records()
-    wiki = tasks.wiki_text("dev") + tasks.wiki_text("test")
-    assert tasks.ngram_overlap(wiki, docs) == 0.0
-    assert tasks.ngram_overlap([f"{g['cloze']} {g['answer']}" for g in gk], docs) == 0.0
-    # no document names both a world fact's subject and its answer (e.g. a country and its capital)
-    for d in docs:
-        low = d.lower()
-        hits = [(f["subject"], f["answer"]) for f in world if f["subject"].lower() in low and f["answer"].lower() in low]
-        assert not hits, f"a background document names a world fact: {hits[0]}"
+    sentences, probe_text = make_english_background.probe_sentences()
+    assert len(sentences) == len(tasks.read_jsonl(ROOT / "probes" / "world_facts.jsonl")) + len(
+        tasks.read_jsonl(ROOT / "probes" / "general_knowledge.jsonl"))
+    assert "the capital of france is paris" in sentences
+    assert tasks.ngram_overlap(probe_text, docs) == 0.0
+    flat = [" ".join(d.lower().split()) for d in docs]
+    assert not [x for x in sentences if any(x in d for d in flat)]
+    # the check itself catches a document that states a probe fact
+    assert make_english_background.touches_a_probe("Travellers agree that The capital of  France is Paris.", sentences, probe_text)
 
 
 def test_english_background_uses_no_article_of_the_perplexity_probe():
