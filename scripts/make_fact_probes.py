@@ -2,6 +2,7 @@
 
     python scripts/make_fact_probes.py            # rewrite both files
     python scripts/make_fact_probes.py --check    # exit 1 if the files differ from the tables
+    OMP_NUM_THREADS=1 python scripts/make_fact_probes.py --measure results/probes/base-model.json
 
 The first rows of each file (92 world facts, 80 general-knowledge items) are the original
 probes: they are kept exactly as they are, with their split, and the rows from the tables
@@ -1325,10 +1326,75 @@ def render(rows: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
+# ---------------------------------------------------------------- measuring the base model on them
+
+# A plausible 5-point loss, shaped like the fact-probe changes of the committed runs: some
+# right answers lost and a few wrong ones gained (2-3% of the items), net 5 points.
+SIM_LOSS, SIM_GAIN, SIM_DRAWS = 0.05, 0.03, 20
+
+
+def simulated_loss_interval(correct: list[int], seed: int = 0) -> dict:
+    """Paired 95% bootstrap interval of "points lost" (stats.bootstrap, as eval.py reports it)
+    for simulated trained models that lose 5 points net on these base outcomes: each draw
+    flips SIM_GAIN * n wrong items to right and (SIM_GAIN + SIM_LOSS) * n right items to wrong."""
+    import numpy as np  # only the measurement needs numpy
+
+    from stats import bootstrap
+
+    base = np.asarray(correct, dtype=float)
+    n, rng, bounds = len(base), np.random.default_rng(seed), []
+    gain, lose = round(SIM_GAIN * n), round((SIM_GAIN + SIM_LOSS) * n)
+    for d in range(SIM_DRAWS):
+        trained = base.copy()
+        trained[rng.choice(np.flatnonzero(base == 0), gain, replace=False)] = 1
+        trained[rng.choice(np.flatnonzero(base == 1), lose, replace=False)] = 0
+        bounds.append(bootstrap([base, trained], lambda g: 100 * (g[0].mean() - g[1].mean()), seed=d))
+    lo, hi = np.median(np.array(bounds), axis=0)
+    return {"points_lost": 100 * (lose - gain) / n, "ci95": [round(float(lo), 2), round(float(hi), 2)],
+            "excludes_zero": bool(lo > 0), "draws": SIM_DRAWS, "flipped_to_right": gain, "flipped_to_wrong": lose}
+
+
+def measure(out: str) -> None:
+    """Score the offline model (fp32, CPU, the threads torch is given) on both halves of both
+    probes, as eval.tiny_suite does; write accuracy, Wilson interval, seconds and per-item
+    outcomes to `out` (JSON)."""
+    import time
+
+    import torch  # only the measurement needs the model
+
+    import common
+    import tasks
+    from scoring import choice_accuracy
+    from stats import wilson
+
+    model, tok = common.load_model(common.OFFLINE_MODEL)
+    model.eval()
+    res = {"model": common.OFFLINE_MODEL, "dtype": "fp32", "threads": torch.get_num_threads(), "probes": {}}
+    for name, probe in (("world", tasks.world_facts), ("gk", tasks.general_knowledge)):
+        for split in ("dev", "test"):
+            items = probe(split)
+            t0 = time.perf_counter()
+            r = choice_accuracy(model, tok, items)
+            sec = time.perf_counter() - t0
+            k = sum(r["correct"])
+            res["probes"][f"{name}-{split}"] = {
+                "n": r["n"], "correct": k, "acc": round(r["acc"], 4), "wilson95": [round(x, 4) for x in wilson(k, r["n"])],
+                "seconds": round(sec, 1), "simulated_5_point_loss": simulated_loss_interval(r["correct"]),
+                "items": r["correct"], "prompts": [i["prompt"] for i in items]}
+            print(f"{name} {split}: {k}/{r['n']} = {r['acc']:.3f} {wilson(k, r['n'])} in {sec:.0f} s", flush=True)
+    Path(out).write_text(json.dumps(res, indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only compare the committed files with the tables (exit 1 if they differ)")
+    ap.add_argument("--measure", metavar="OUT.json", help="instead: score the offline model on both halves of both probes "
+                    "(accuracy, Wilson interval, seconds, a simulated 5-point loss's interval) and write OUT.json")
     args = ap.parse_args(argv)
+    if args.measure:
+        sys.path.insert(0, str(ROOT))  # the project's modules (the script lives in scripts/)
+        measure(args.measure)
+        return 0
     read = lambda f: [json.loads(x) for x in f.read_text().splitlines()]
     world, gk = world_rows(read(WORLD_FILE)[:LEGACY_WORLD]), gk_rows(read(GK_FILE)[:LEGACY_GK])
     check(world, gk)
