@@ -15,7 +15,7 @@ ships with the project (probes/), and none of it needs the network:
   answers right as text is near chance; see README), so a letter task would measure
   that weakness rather than what each method learned.
 - Forgetting probes, each with a dev half (for choosing settings) and a test half (the
-  reported one): `wiki_text` (perplexity on WikiText articles), `world_facts` (653 real
+  reported one): `wiki_text` (perplexity on WikiText articles), `world_facts` (650 real
   facts: capitals, national animals and exports, the task's own relations, and nine more) and
   `general_knowledge` (643 easy questions, option scoring), ~320 items per half each.
 - `background_text`: Python's reference documentation (pydoc_data), the background
@@ -298,7 +298,7 @@ def _check_split(split: str) -> None:
 
 
 def world_facts(split: str = "test", path: str | Path | None = None) -> list[dict]:
-    """Real facts (probes/world_facts.jsonl, 653 rows: ~326 per split) as cloze items:
+    """Real facts (probes/world_facts.jsonl, 650 rows: 325 per split) as cloze items:
     "The capital of France is" -> " Paris" against three other real answers of the same
     relation. Capitals, national animals and main exports are the relations the task
     teaches invented facts of, so interference shows there first; the other relations

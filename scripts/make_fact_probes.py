@@ -88,7 +88,6 @@ Qatar | Doha
 Bahrain | Manama
 the United Arab Emirates | Abu Dhabi
 Oman | Muscat
-Yemen | Sanaa
 Uzbekistan | Tashkent
 Turkmenistan | Ashgabat
 Kyrgyzstan | Bishkek
@@ -265,7 +264,7 @@ Johannesburg | South Africa
 Durban | South Africa
 Kano | Nigeria
 Rotterdam | the Netherlands
-Utrecht | the Netherlands
+Eindhoven | the Netherlands
 Geneva | Switzerland
 Zurich | Switzerland
 Basel | Switzerland
@@ -533,10 +532,10 @@ The Call of the Wild | Jack London
 Fahrenheit 451 | Ray Bradbury
 Murder on the Orient Express | Agatha Christie
 """,
-    # paintings by one painter (not the Mona Lisa: asked elsewhere)
+    # paintings that no other painter of this list also painted under that name (not the Mona
+    # Lisa: asked elsewhere; not The Kiss or The Last Supper: Munch, Picasso and Dali painted one too)
     "painter": """
 The Starry Night | Vincent van Gogh
-The Last Supper | Leonardo da Vinci
 Guernica | Pablo Picasso
 The Persistence of Memory | Salvador Dali
 The Scream | Edvard Munch
@@ -546,7 +545,6 @@ The Night Watch | Rembrandt
 The ceiling of the Sistine Chapel | Michelangelo
 Water Lilies | Claude Monet
 Impression, Sunrise | Claude Monet
-The Kiss | Gustav Klimt
 American Gothic | Grant Wood
 Las Meninas | Diego Velazquez
 The School of Athens | Raphael
@@ -999,7 +997,8 @@ the Empire State Building | the United States
 the Arc de Triomphe | France
 Mount Etna | Italy
 """},
-    {"question": "Which country does {e} come from?", "cloze": "{E} is a food that comes from", "avoid": {},
+    {"question": "Which country does {e} come from?", "cloze": "{E} is a food that comes from",
+     "avoid": {"sushi": ["China"], "fish and chips": ["Scotland"], "haggis": ["England"]},
      "rows": """
 sushi | Japan
 pizza | Italy
