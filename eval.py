@@ -159,7 +159,7 @@ ITEMS = {"task_acc": "task", "task_seen_acc": "task_seen", "wiki_ppl": "wiki", "
 def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     """The offline default's numbers on one split ("dev" while choosing settings, "test" to
     report): the task (fictional facts, or --task mcq's files; held-out and seen questions) and three forgetting probes
-    (WikiText perplexity, real facts of the task's relations, general knowledge).
+    (WikiText perplexity, real facts of the task's relations and nine more, general knowledge).
     Per-item outcomes are kept under "items" so that intervals can be computed later."""
     split = cfg.get("split", "test")
     if cfg.get("task") == "mcq":  # a MedMCQA-schema task under --data-dir: validation rows held out, train rows seen

@@ -15,9 +15,9 @@ ships with the project (probes/), and none of it needs the network:
   answers right as text is near chance; see README), so a letter task would measure
   that weakness rather than what each method learned.
 - Forgetting probes, each with a dev half (for choosing settings) and a test half (the
-  reported one): `wiki_text` (perplexity on WikiText articles), `world_facts` (real
-  capitals, national animals and exports: the task's own relations) and
-  `general_knowledge` (80 easy questions, calibrated option scoring).
+  reported one): `wiki_text` (perplexity on WikiText articles), `world_facts` (650 real
+  facts: capitals, national animals and exports, the task's own relations, and nine more) and
+  `general_knowledge` (643 easy questions, option scoring), ~320 items per half each.
 - `background_text`: Python's reference documentation (pydoc_data), the background
   corpus for SMF's document frequencies; it shares no 8-word phrase with the probes.
 - `invented_disease_task` / `mcq_*`: a second knowledge task, as files in MedMCQA's row
@@ -276,10 +276,19 @@ def mcq_training_pairs(rows: list[dict]) -> list[tuple[str, str]]:
 # half (the one reported). None of them is chat generation: all are scored like the task,
 # by the likelihood of short option texts, so that a change of answer style cannot move them.
 
-WORLD_TEMPLATES = {  # real facts of the task's own relations, as plain sentences to complete
-    "capital": "The capital of {e} is",
+WORLD_TEMPLATES = {  # real facts as plain sentences to complete ({E}: the subject with a capital first letter)
+    "capital": "The capital of {e} is",  # the task's own three relations first
     "animal": "The national animal of {e} is the",
     "export": "The main export of {e} is",
+    "region_capital": "The capital of {e} is",  # US states, Canadian provinces, Australian states
+    "city_country": "{E} is a city in",
+    "continent": "{E} is a country in",
+    "language": "The main language spoken in {e} is",
+    "currency": "The currency of {e} is the",
+    "author": "{E} was written by",
+    "painter": "{E} was painted by",
+    "composer": "{E} was composed by",
+    "element": "The chemical element with the symbol {e} is",
 }
 
 
@@ -289,27 +298,30 @@ def _check_split(split: str) -> None:
 
 
 def world_facts(split: str = "test", path: str | Path | None = None) -> list[dict]:
-    """Real capitals, national animals and main exports (probes/world_facts.jsonl) as cloze
-    items: "The capital of France is" -> " Paris" against three other real answers of the
-    same relation. The task teaches invented facts of exactly these relations, so this is
-    where interference shows first."""
+    """Real facts (probes/world_facts.jsonl, 650 rows: 325 per split) as cloze items:
+    "The capital of France is" -> " Paris" against three other real answers of the same
+    relation. Capitals, national animals and main exports are the relations the task
+    teaches invented facts of, so interference shows there first; the other relations
+    (capitals of states, cities, continents, languages, currencies, authors, painters,
+    composers, chemical symbols) make the probe large enough for a 5-point interval."""
     _check_split(split)
     rows = read_jsonl(path or HERE / "probes" / "world_facts.jsonl", ("relation", "subject", "answer", "split"))
     rng = random.Random(4321)
     pool = {r: sorted({x["answer"] for x in rows if x["relation"] == r}) for r in WORLD_TEMPLATES}
     items = []
     for row in rows:  # distractors are drawn for every row, so each split's items never change
+        subject = row["subject"]
         choices = rng.sample([a for a in pool[row["relation"]] if a != row["answer"]], 3) + [row["answer"]]
         rng.shuffle(choices)
         if row["split"] == split:
             items.append({"question": f"{row['relation']} of {row['subject']}", "choices": choices,
                           "gold": choices.index(row["answer"]),
-                          "prompt": WORLD_TEMPLATES[row["relation"]].format(e=row["subject"])})
+                          "prompt": WORLD_TEMPLATES[row["relation"]].format(e=subject, E=subject[:1].upper() + subject[1:])})
     return items
 
 
 def general_knowledge(split: str = "test", path: str | Path | None = None) -> list[dict]:
-    """80 easy general-knowledge facts (probes/general_knowledge.jsonl), each as a sentence to
+    """643 easy general-knowledge facts (probes/general_knowledge.jsonl), each as a sentence to
     complete ("Bees make" -> " honey" against " milk", " silk", " wool"), scored like the
     task by option likelihood; even rows are "test", odd rows "dev". Sentences, not
     questions: the task trains a "Question: ... Answer:" layout, and asked in that layout

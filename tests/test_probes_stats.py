@@ -54,9 +54,121 @@ def test_world_facts_items():
 
 def test_general_knowledge_items_are_sentences():
     items = tasks.general_knowledge("test")
-    assert len(items) == 40 and all("?" not in i["prompt"] and "Answer:" not in i["prompt"] for i in items)
+    assert len(items) >= 300 and all("?" not in i["prompt"] and "Answer:" not in i["prompt"] for i in items)
     bees = next(i for i in tasks.general_knowledge("test") + tasks.general_knowledge("dev") if i["prompt"] == "Bees make")
     assert bees["choices"][bees["gold"]] == "honey"
+
+
+# ---------------------------------------------------------------- the two fact probes: size and hygiene
+
+FACT_PROBES = (tasks.world_facts, tasks.general_knowledge)
+# The original general-knowledge file began with eleven capitals that the original world facts
+# also ask; both are kept as they were. No other sentence may appear in both files.
+ORIGINAL_SHARED = {f"the capital of {c} is" for c in
+                   ("australia", "canada", "china", "egypt", "england", "france", "germany", "italy", "japan", "russia", "spain")}
+
+
+def _rows(name: str) -> list[dict]:
+    return tasks.read_jsonl(tasks.HERE / "probes" / name)
+
+
+def _sentences(split: str) -> list[str]:
+    """Every fact of both probes as the full sentence it scores (prompt + right answer)."""
+    return [f"{i['prompt']} {i['choices'][i['gold']]}" for probe in FACT_PROBES for i in probe(split)]
+
+
+def test_fact_probes_are_large_enough_for_a_5_point_interval():
+    """At least 300 items per half: at ~80% accuracy a 95% interval is about +-4.5 points."""
+    for probe in FACT_PROBES:
+        for split in tasks.SPLITS:
+            assert len(probe(split)) >= 300, (probe.__name__, split, len(probe(split)))
+
+
+def test_fact_probes_have_no_duplicate_item():
+    world, gk = _rows("world_facts.jsonl"), _rows("general_knowledge.jsonl")
+    keys = [(r["relation"], r["subject"].lower()) for r in world]
+    assert len(keys) == len(set(keys)), "a (relation, subject) appears twice in world_facts.jsonl"
+    for field in ("cloze", "question"):
+        seen = [r[field].lower() for r in gk]
+        assert len(seen) == len(set(seen)), f"a {field} appears twice in general_knowledge.jsonl"
+    prompts = {split: [i["prompt"].lower() for i in tasks.world_facts(split)] for split in tasks.SPLITS}
+    everything = prompts["dev"] + prompts["test"]
+    assert len(everything) == len(set(everything)), "two world facts have the same sentence"
+    shared = set(everything) & {r["cloze"].lower() for r in gk}
+    assert shared <= ORIGINAL_SHARED, f"asked in both probe files: {sorted(shared - ORIGINAL_SHARED)}"
+
+
+def test_fact_probe_distractors_are_wrong_and_complete():
+    for r in _rows("general_knowledge.jsonl"):
+        d = r["distractors"]
+        assert len(d) == 3 and len(set(d)) == 3, f"needs 3 different distractors: {r['cloze']}"
+        assert r["answer"] not in d, f"the answer is among its own distractors: {r['cloze']}"
+    for probe in FACT_PROBES:
+        for split in tasks.SPLITS:
+            for i in probe(split):
+                assert len(i["choices"]) == 4 and len(set(i["choices"])) == 4, i["prompt"]
+    # a world-fact distractor comes from the same relation, so it must not be another right answer
+    world = _rows("world_facts.jsonl")
+    right = {(r["relation"], r["subject"]): r["answer"] for r in world}
+    for split in tasks.SPLITS:
+        for i in tasks.world_facts(split):
+            rel, subject = i["question"].split(" of ", 1)
+            assert [c for c in i["choices"] if c == right[(rel, subject)]] == [i["choices"][i["gold"]]]
+
+
+def test_every_world_relation_has_a_template_and_enough_answers():
+    """A relation is only usable with a sentence template and 4+ different answers (3 distractors)."""
+    world = _rows("world_facts.jsonl")
+    assert {r["relation"] for r in world} == set(tasks.WORLD_TEMPLATES)
+    for rel in tasks.WORLD_TEMPLATES:
+        assert len({r["answer"] for r in world if r["relation"] == rel}) >= 4, rel
+    items = {i["prompt"]: i for split in tasks.SPLITS for i in tasks.world_facts(split)}
+    # {E}: a subject that starts the sentence gets a capital letter
+    assert items["The United States is a country in"]["choices"][items["The United States is a country in"]["gold"]] == "North America"
+    fe = items["The chemical element with the symbol Fe is"]
+    assert fe["choices"][fe["gold"]] == "iron"
+    assert "Kyoto is a city in" in items and "The capital of Texas is" in items and "Hamlet was written by" in items
+
+
+def test_fact_probes_share_nothing_with_the_fictional_task():
+    """No invented name (tiny preset and a 900-country world, both splits) is a word of a
+    probe, and no probe sentence shares an 8-word phrase with the task's texts."""
+    import re  # only this test splits words
+
+    words = {w for split in tasks.SPLITS for probe in FACT_PROBES for i in probe(split)
+             for t in [i["prompt"], *i["choices"]] for w in re.findall(r"[a-z']+", t.lower())}
+    for n in (20, 900):
+        for split in tasks.SPLITS:
+            task = tasks.fictional_facts(n, 0, split)
+            invented = {e for _, e, _ in task["facts"]} | {a for rel, _, a in task["facts"] if rel == "capital"}
+            assert not {x.lower() for x in invented} & words, (n, split)
+            if n == 20:
+                texts = task["train"] + [i["prompt"] for i in task["eval"]]
+                for probe_split in tasks.SPLITS:
+                    assert tasks.ngram_overlap(_sentences(probe_split), texts) == 0.0
+
+
+def test_fact_probes_share_no_phrase_with_any_background_corpus():
+    """No 8-word phrase of a fact sentence appears in the SMF background corpus (Python's
+    docs) or in any other committed background text under data/ or background/."""
+    other = []
+    for folder in ("data", "background"):
+        for f in sorted((tasks.HERE / folder).rglob("*")) if (tasks.HERE / folder).is_dir() else []:
+            if f.suffix in (".txt", ".jsonl", ".md"):
+                other.append(f.read_text(errors="ignore"))
+    for split in tasks.SPLITS:
+        assert tasks.ngram_overlap(_sentences(split), tasks.background_text() + other) == 0.0
+
+
+def test_fact_probe_files_match_their_tables():
+    """probes/*.jsonl are what scripts/make_fact_probes.py writes (originals kept first)."""
+    import importlib.util  # the script is not a module of the package
+
+    spec = importlib.util.spec_from_file_location("make_fact_probes", tasks.HERE / "scripts" / "make_fact_probes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--check"]) == 0
+    assert len(_rows("world_facts.jsonl")[: mod.LEGACY_WORLD]) == 92 and _rows("world_facts.jsonl")[0]["subject"] == "France"
 
 
 # ---------------------------------------------------------------- intervals
