@@ -1107,9 +1107,12 @@ def _plot_stream(report: dict, path: str) -> None:
         if key != "retention_stage1":
             ax.axhline(0, color="black", lw=0.8, ls="--")
     axes[0, 0].axhline(0.25, color="gray", lw=0.8, ls=":", label="chance (4 options)")
-    axes[0, 0].set_title("retention: accuracy on stage 1's facts (higher = kept)")
-    axes[0, 1].set_title("forgetting probes after each stage (0 = base model; higher = forgot)")
-    axes[0, 0].legend(fontsize=8, loc="best")
+    axes[0, 0].set_ylim(0, 1)
+    titles = ["retention: accuracy on stage 1's facts (higher = kept)", "WikiText perplexity (0 = base; higher = forgot)",
+              "real facts probe (0 = base; higher = forgot)", "general-knowledge probe (0 = base; higher = forgot)"]
+    for ax, title in zip(axes.flat, titles):
+        ax.set_title(title, fontsize=11)
+    axes[0, 0].legend(fontsize=8, loc="upper right")
     over = "items" if report["bootstrap"] == "items" else "seeds, then items"
     fig.suptitle(f"Learning a stream of {K} stages of new facts: what is kept ({report['split']} split; "
                  f"bars: 95% bootstrap intervals over {over})")
@@ -1191,8 +1194,21 @@ def evaluate_base_model(a, which, device) -> None:
     print(f"written to {out}")
 
 
+def stream_stages(run_dir) -> int | None:
+    """A run folder's --sequence K (None: not a stream, or no readable config.json; load_run says why)."""
+    try:
+        cfg = json.loads((Path(run_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return cfg.get("sequence") if isinstance(cfg, dict) else None
+
+
 def reevaluate_run(a, which, device) -> None:
     """RUN: a finished run again (its own protocol by default; another one with --protocol)."""
+    k = stream_stages(a.run[0])
+    if k:  # its results.json holds the evaluation after every stage, which one evaluation of the end cannot redo
+        raise SystemExit(f"error: {a.run[0]} is a stream (--sequence {k}): its results.json holds every stage's "
+                         f"evaluation; compare streams with python eval.py --compare {a.run[0]} ... (or ask it with --ask).")
     model, tok, cfg = load_run(a.run[0], device)
     if a.data_dir:
         cfg["data_dir"] = a.data_dir

@@ -13,6 +13,9 @@ learning-vs-forgetting frontiers, not at one point each. Three tools:
 - `pareto` and `at_level`: a method's frontier (its runs that no other run of the same
   method beats on both learning and forgetting) and, along it, the forgetting
   interpolated at a named learning level ("matched learning").
+- A stream's accuracy matrix (train.py --sequence K, docs/STREAM.md): `average_accuracy`,
+  `backward_transfer` (Lopez-Paz & Ranzato 2017), `forgetting_per_stage` (Chaudhry et al.
+  2018), `retention`, and `bootstrap_columns` for their intervals.
 """
 from __future__ import annotations
 

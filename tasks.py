@@ -10,6 +10,8 @@ ships with the project (probes/), and none of it needs the network:
   each fact with four held-out phrasings and the options in a new order, and scores the
   four option texts as continuations of "Answer:" (the harness's multiple-choice `acc`).
   The base model scores near chance (25%) because the facts do not exist.
+  `fictional_stages` cuts one larger invented world into K disjoint stages (train.py
+  --sequence K, docs/STREAM.md).
   The answer line gives the option's text, not its letter: SmolLM2-135M cannot map a
   known answer to its letter (its letter accuracy on general-knowledge questions that it
   answers right as text is near chance; see README), so a letter task would measure

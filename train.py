@@ -4,6 +4,7 @@
     python train.py --method full                # the same task, full finetuning
     python train.py --method lora                # the same task, LoRA (peft)
     python train.py --method smf --preset paper  # the seed paper's setup (GPU, hub access)
+    python train.py --method smf --sequence 3    # continual learning: 3 stages of new facts (docs/STREAM.md)
 
 A run writes runs/<name>/ (default name <preset>-<method>, e.g. runs/tiny-smf; a re-run goes
 to runs/tiny-smf-2, -3, ...): config.json (resolved settings), log.jsonl (loss per step; SMF:
@@ -163,7 +164,7 @@ FLAG_HELP = {
     "retrofit_docs": (int, "retrofit: documents of the background corpus to train on (default: all)"),
     "retrofit_epochs": (float, "retrofit: epochs over its documents when --steps is not set (default: --epochs)"),
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
-    "steps": (int, f"optimizer steps (overrides epochs; at most {runs.MAX_STEPS:,})"),
+    "steps": (int, f"optimizer steps (per stage with --sequence; overrides epochs; at most {runs.MAX_STEPS:,})"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
     "grad_accum": (int, "micro-batches per optimizer step"),

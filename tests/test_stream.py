@@ -178,3 +178,105 @@ def test_stream_resumes_mid_stage_and_mid_evaluation_exactly(tmp_path, tiny_dir,
         assert [json.loads(x)["loss"] for x in (run / "log.jsonl").read_text().splitlines()] == la
         A, B = load_file(tmp_path / "a" / "tiny-smf" / "memory.safetensors"), load_file(run / "memory.safetensors")
         assert A.keys() == B.keys() and all(bool((A[k] == B[k]).all()) for k in A)
+
+
+# ---------------------------------------------------------------- --compare on streams
+
+
+def fake_stream(d, method, seed, task_items, replay=0.0):
+    """A finished stream run folder (config.json, results.json) with the given per-item task
+    outcomes: task_items[l][j] = outcomes of stage j's questions in row l."""
+    d.mkdir(parents=True)
+    cfg = {"method": method, "lr": 1.0, "steps": 5, "seed": seed, "sequence": len(task_items[0]), "replay": replay,
+           "split": "test", "eval_limit": None, "model": "m"}
+    rows = []
+    for l, task in enumerate(task_items):
+        world, gk = [1, 1, 0, 1 - l % 2], [1, 0, 1, 1]
+        wiki = [[-10.0 - l, 5], [-20.0, 10]]
+        rows.append({"task_acc": [float(np.mean(c)) for c in task], "world_acc": float(np.mean(world)), "gk_acc": float(np.mean(gk)),
+                     "wiki_ppl": float(np.exp(-sum(x for x, _ in wiki) / 15)), "n": {"task": [len(c) for c in task]},
+                     "items": {"task": task, "world": world, "gk": gk, "wiki": wiki}, "after_stage": l, "step": 5 * l})
+    (d / "config.json").write_text(json.dumps(cfg))
+    (d / "results.json").write_text(json.dumps(eval.stream_results(cfg, rows, reps=50)))
+
+
+ITEMS_A = [[[0, 0, 1, 0], [0, 1, 0, 0]], [[1, 1, 1, 0], [0, 1, 0, 0]], [[1, 0, 1, 0], [1, 1, 1, 0]]]
+ITEMS_B = [[[0, 0, 1, 0], [0, 1, 0, 0]], [[1, 1, 1, 1], [0, 0, 0, 0]], [[0, 0, 1, 1], [1, 1, 1, 1]]]
+
+
+def test_compare_on_streams_prints_the_matrix_and_summaries_and_draws_retention(tmp_path, capsys):
+    fake_stream(tmp_path / "r" / "smf-s0", "smf", 0, ITEMS_A)
+    fake_stream(tmp_path / "r" / "smf-s1", "smf", 1, ITEMS_B)
+    fake_stream(tmp_path / "r" / "full-s0", "full", 0, ITEMS_B)
+    runs_ = sorted(str(p) for p in (tmp_path / "r").iterdir())
+    report = eval.compare(runs_, str(tmp_path / "cmp.png"), out_json=str(tmp_path / "sum.json"), boot="seeds-items")
+    out = capsys.readouterr().out
+    assert (tmp_path / "cmp-stream.png").stat().st_size > 10_000 and not (tmp_path / "cmp.png").exists()
+    assert json.loads((tmp_path / "sum.json").read_text())["kind"] == "stream" and (tmp_path / "sum.md").exists()
+    smf = next(g for g in report["groups"] if g["method"] == "smf")
+    assert smf["runs"] == ["smf-s0", "smf-s1"]  # the seeds pooled into one setting
+    s = smf["summary"]
+    Ra, Rb = stats.matrix_from_items(ITEMS_A), stats.matrix_from_items(ITEMS_B)
+    assert np.allclose(s["R"], (Ra + Rb) / 2)
+    for key, fn in (("acc", stats.average_accuracy), ("bwt", stats.backward_transfer), ("avg_forgetting", stats.average_forgetting)):
+        assert s[key]["value"] == pytest.approx((fn(Ra) + fn(Rb)) / 2)
+        assert s[key]["ci"][0] <= s[key]["value"] <= s[key]["ci"][1]
+    assert [x["value"] for x in s["retention_stage1"]] == pytest.approx([0.25, 0.875, 0.5])
+    # probes: WikiText log-likelihood falls by 1 nat over 15 tokens after stage 1, 2 after stage 2
+    assert [x["value"] for x in s["probes"]["wiki_ppl"]] == pytest.approx([100 * (np.exp(1 / 15) - 1), 100 * (np.exp(2 / 15) - 1)])
+    assert [x["value"] for x in s["probes"]["world_acc"]] == pytest.approx([25.0, 0.0])  # one of 4 real facts lost, then back
+    md = (tmp_path / "sum.md").read_text()  # the printed tables, as Markdown (the terminal wraps them)
+    assert "ACC" in out and "| stage 1 at the end |" in md and f"| {s['acc']['value']:.3f} [" in md
+
+
+def test_compare_refuses_mixed_streams_and_single_runs_and_skips_edited_streams(tmp_path, capsys):
+    fake_stream(tmp_path / "a", "smf", 0, ITEMS_A)
+    fake_stream(tmp_path / "b", "smf", 1, ITEMS_B)
+    r = json.loads((tmp_path / "b" / "results.json").read_text())
+    r["R"][2][0] = 0.99  # no longer what its items give
+    (tmp_path / "b" / "results.json").write_text(json.dumps(r))
+    eval.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "c.png"))
+    assert "skipping " + str(tmp_path / "b") + ": its accuracy matrix is not what its per-item outcomes give" in capsys.readouterr().out
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "config.json").write_text(json.dumps({"method": "smf", "lr": 1.0, "seed": 0}))
+    items = {"task": [1, 0], "world": [1, 1], "gk": [1, 0], "wiki": [[-10.0, 5]]}
+    res = {"task_acc": 0.5, "world_acc": 1.0, "gk_acc": 0.5, "wiki_ppl": float(np.exp(2.0)), "items": items, "split": "test"}
+    (single / "results.json").write_text(json.dumps({"protocol": "tiny", "base": res, "trained": res}))
+    with pytest.raises(SystemExit, match="mix streams .* and single-task runs; compare one kind at a time"):
+        eval.compare([str(tmp_path / "a"), str(single)], str(tmp_path / "c.png"))
+
+
+def test_eval_refuses_to_reevaluate_a_stream_in_one_sentence(tmp_path):
+    fake_stream(tmp_path / "a", "smf", 0, ITEMS_A)
+    with pytest.raises(SystemExit, match="is a stream \\(--sequence 2\\).*--compare"):
+        eval.main([str(tmp_path / "a")])
+
+
+# ---------------------------------------------------------------- end to end on the offline model
+
+
+@pytest.mark.slow
+def test_offline_model_two_stage_stream_end_to_end(tmp_path):
+    """SmolLM2-135M, 2 stages of 4 countries, 2 SMF steps each, 2 items per set: results.json's
+    matrix is what each stage's evaluation recorded and what its per-item outcomes give, and
+    its summaries are stats' functions of that matrix."""
+    flags = ["--method", "smf", "--sequence", "2", "--steps", "2", "--n-countries", "4", "--batch-size", "4",
+             "--background-docs", "8", "--eval-limit", "2", "--save-every", "100", "--name", "e2e"]
+    assert train.main(["--runs-dir", str(tmp_path), *flags]) == 0
+    run = tmp_path / "e2e"
+    r = json.loads((run / "results.json").read_text())
+    rows = json.loads((run / "stream.json").read_text())
+    assert r["stages"] == rows and [x["after_stage"] for x in rows] == [0, 1, 2]
+    R = stats.matrix_from_items([x["items"]["task"] for x in rows])  # recomputed from the saved outcomes
+    assert R.shape == (3, 2) and np.allclose(R, r["R"]) and np.allclose(R, [x["task_acc"] for x in rows])
+    assert all(len(c) == 2 for x in rows for c in x["items"]["task"])
+    assert r["acc"] == pytest.approx(stats.average_accuracy(R))
+    assert r["bwt"] == pytest.approx(stats.backward_transfer(R))
+    assert r["forgetting"] == pytest.approx(stats.forgetting_per_stage(R))
+    assert r["avg_forgetting"] == pytest.approx(stats.average_forgetting(R))
+    assert r["retention_stage1"] == pytest.approx(stats.retention(R))
+    for p in eval.STREAM_PROBES:
+        assert r["probes"][p] == [x[p] for x in rows] and all(np.isfinite(r["probes"][p]))
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [x["stage"] for x in log] == [1, 1, 2, 2] and all(np.isfinite(x["loss"]) for x in log)
