@@ -363,6 +363,7 @@ def print_stream(results: dict, title: str) -> None:
     Console().print(t)
     iv = results["intervals"]
     n = results["stages"][0]["n"]["task"]
+    n = n[0] if len(set(n)) == 1 else "/".join(map(str, n))
     Console().print(f"ACC {results['acc']:.3f} [{iv['acc'][0]:.3f}, {iv['acc'][1]:.3f}]; "
                     f"BWT {results['bwt']:+.3f} [{iv['bwt'][0]:+.3f}, {iv['bwt'][1]:+.3f}]; "
                     f"average forgetting {results['avg_forgetting']:+.3f} [{iv['avg_forgetting'][0]:+.3f}, {iv['avg_forgetting'][1]:+.3f}] "
