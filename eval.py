@@ -35,7 +35,9 @@ import common
 import memory
 import tasks
 from scoring import choice_accuracy, greedy_generate, letter_accuracy, perplexity, rolling_loglik, shared_prompt_logprobs
-from stats import at_level, bootstrap, bootstrap_seeds_items, pareto, perplexity_change, points_lost
+from stats import (at_level, average_accuracy, average_forgetting, backward_transfer, bootstrap, bootstrap_columns,
+                   bootstrap_seeds_items, forgetting_per_stage, matrix_from_items, pareto, perplexity_change, points_lost,
+                   stream_metrics)
 
 
 def normalize_harness(text: str) -> str:
@@ -285,6 +287,90 @@ def evaluate_run(model, tok, cfg: dict, device, protocol: str | None = None, lim
             "model": cfg.get("model"), "base": base, "trained": trained}
 
 
+# ---------------------------------------------------------------- a stream of tasks (train.py --sequence K)
+#
+# A stream trains K stages of new facts one after another (tasks.fictional_stages). After each
+# stage (and once for the base model) every stage's held-out questions are asked, trained or
+# not, and the three forgetting probes measured: row l of the accuracy matrix R. The summaries
+# (ACC, BWT, forgetting; stats.stream_metrics) are recomputed from the per-item outcomes.
+
+STREAM_PROBES = ("wiki_ppl", "world_acc", "gk_acc")
+
+
+def stream_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
+    """One row of a stream's evaluation: held-out accuracy on each stage's facts (the first
+    `limit` items of each) and the three tiny probes, with per-item outcomes."""
+    was = model.training
+    model.eval()
+    t0, split = time.time(), cfg.get("split", "test")
+    stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg.get("seed", 0), split)
+    task = [choice_accuracy(model, tok, s["eval"][:limit]) for s in stages]
+    world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
+    gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
+    ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    model.train(was)
+    return {"task_acc": [t["acc"] for t in task], "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"],
+            "split": split, "n": {"task": [t["n"] for t in task], "world": world["n"], "gk": gk["n"],
+                                  "wiki_docs": len(ppl["per_text"]), "wiki_tokens": ppl["tokens"]},
+            "items": {"task": [t["correct"] for t in task], "world": world["correct"], "gk": gk["correct"], "wiki": ppl["per_text"]},
+            "seconds": round(time.time() - t0, 1)}
+
+
+def stream_base(model, tok, cfg: dict, limit: int | None = None) -> dict:
+    """The base model's stream row (`model` must be the untrained model), cached like
+    base_results: the same for every method and replay share of one stream."""
+    key = json.dumps([cfg["model"], "stream", cfg["sequence"], cfg["n_countries"], cfg.get("seed"), cfg.get("split", "test"),
+                      limit, _code_and_data_hash(cfg)], sort_keys=True)
+    path = common.cache_dir() / "base-results" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
+    if path.exists():
+        return json.loads(path.read_text())
+    r = stream_suite(model, tok, cfg, limit)
+    common.write_json(path, r)
+    return r
+
+
+def stream_columns(results: dict) -> list[np.ndarray]:
+    """A stream's per-item outcomes as one array per stage (column), shape (items, K+1 rows)."""
+    rows = [r["items"]["task"] for r in results["stages"]]
+    return [np.array([row[j] for row in rows], dtype=np.float64).T for j in range(len(rows[0]))]
+
+
+def stream_results(cfg: dict, rows: list[dict], reps: int = 2000) -> dict:
+    """results.json of a stream: the rows (base, then one per stage, with their items), R
+    recomputed from the items, ACC / BWT / forgetting / retention of stage 1 (stats.stream_metrics)
+    with 95% bootstrap intervals over items (each stage's items redrawn on its own), and the
+    probes after each stage."""
+    R = matrix_from_items([r["items"]["task"] for r in rows])
+    out = {"protocol": "tiny", "kind": "stream", "sequence": cfg["sequence"], "replay": cfg.get("replay", 0.0),
+           "limit": cfg.get("eval_limit"), "method": cfg.get("method"), "model": cfg.get("model"), "split": cfg.get("split", "test"),
+           "stages": rows, "R": R.tolist(), **stream_metrics(R),
+           "probes": {p: [r[p] for r in rows] for p in STREAM_PROBES}}
+    cols = stream_columns(out)
+    out["intervals"] = {k: bootstrap_columns([cols], lambda ms, k=k: float(np.mean([stream_metrics(m)[k] for m in ms])), reps)
+                        for k in ("acc", "bwt", "avg_forgetting")}
+    return out
+
+
+def print_stream(results: dict, title: str) -> None:
+    """A stream's accuracy matrix (with the probes beside each row) and its summaries."""
+    K = results["sequence"]
+    t = Table(title=f"{title}: held-out accuracy on each stage's facts (columns) after each stage (rows)")
+    for c in ["after", *(f"stage {j + 1}" for j in range(K)), *STREAM_PROBES]:
+        t.add_column(c, justify="left" if c == "after" else "right")
+    for l, row in enumerate(results["stages"]):
+        cells = [f"{x:.3f}" for x in results["R"][l]]
+        t.add_row("base" if l == 0 else f"stage {l}", *cells, *(_fmt(row[p]) for p in STREAM_PROBES))
+    Console().print(t)
+    iv = results["intervals"]
+    n = results["stages"][0]["n"]["task"]
+    n = n[0] if len(set(n)) == 1 else "/".join(map(str, n))
+    Console().print(f"ACC {results['acc']:.3f} [{iv['acc'][0]:.3f}, {iv['acc'][1]:.3f}]; "
+                    f"BWT {results['bwt']:+.3f} [{iv['bwt'][0]:+.3f}, {iv['bwt'][1]:+.3f}]; "
+                    f"average forgetting {results['avg_forgetting']:+.3f} [{iv['avg_forgetting'][0]:+.3f}, {iv['avg_forgetting'][1]:+.3f}] "
+                    f"(95% bootstrap over items, {n} per stage; one run). Per stage: "
+                    + ", ".join(f"f{j + 1} {f:+.3f}" for j, f in enumerate(results["forgetting"])) + ".")
+
+
 # ---------------------------------------------------------------- printing
 
 
@@ -513,6 +599,8 @@ def results_problem(r) -> str | None:
     numbers, or item lists that do not give the numbers beside them (a cut or edited file)."""
     if not isinstance(r, dict):
         return f"its results.json holds a {type(r).__name__}, not an object"
+    if r.get("kind") == "stream":
+        return stream_problem(r)
     for part in ("base", "trained"):
         if not isinstance(r.get(part), dict) or not isinstance(r[part].get("items"), dict):
             return f"its results.json has no {part} results with items"
@@ -564,7 +652,7 @@ def _read_results(run_dirs) -> list[dict]:
             print(f"skipping {d}: {problem}")
             continue
         cfg = {**ADDED_SETTINGS, **cfg}
-        rows.append(dict(r, name=d.name, cfg=cfg, seed=cfg.get("seed"), split=r["trained"].get("split", cfg.get("split", "test"))))
+        rows.append(dict(r, name=d.name, cfg=cfg, seed=cfg.get("seed"), split=r.get("trained", r).get("split", cfg.get("split", "test"))))
     return rows
 
 
@@ -695,12 +783,16 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
     frontier plot (the groups holding a run named in `mark` are ringed as the default
     setting). Tiny-protocol runs of one split only."""
     report, groups = compare_report(run_dirs, levels, boot)
-    print_report(report)
-    _plot(groups, report["split"], plot_path, boot=boot, mark=set(mark), sources=report["sources"])
+    if report.get("kind") == "stream":
+        print_stream_report(report)
+        _plot_stream(report, stream_plot_path(plot_path))
+    else:
+        print_report(report)
+        _plot(groups, report["split"], plot_path, boot=boot, mark=set(mark), sources=report["sources"])
     if out_json:
         common.write_json(out_json, report)
         with common.atomic_path(str(out_json).removesuffix(".json") + ".md") as tmp:
-            Path(tmp).write_text(markdown_tables(report))
+            Path(tmp).write_text(stream_markdown(report) if report.get("kind") == "stream" else markdown_tables(report))
         print(f"summary written to {out_json} (and the tables as Markdown beside it)")
     return report
 
@@ -710,6 +802,8 @@ def compare_report(run_dirs, levels=LEVELS, boot: str = "items") -> tuple[dict, 
     rows = _read_results(run_dirs)
     if not rows:
         raise SystemExit("error: none of the given folders holds a finished, evaluated run (runs/<name>/results.json).")
+    if any(r.get("kind") == "stream" for r in rows):  # streams (train.py --sequence K): their own report
+        return stream_report(rows, run_dirs, boot), []
     kinds = sorted({(r["protocol"], r["split"]) for r in rows})
     if len(kinds) > 1:
         raise SystemExit(f"error: these runs mix protocols or splits ({', '.join(f'{p}/{s}' for p, s in kinds)}); compare one at a time.")
@@ -865,6 +959,172 @@ def _plot(groups: list[dict], split: str, path: str, boot: str = "items", mark=f
     print(f"plot written to {path}")
 
 
+# ---------------------------------------------------------------- comparing streams (--compare on --sequence runs)
+
+
+def stream_problem(r: dict) -> str | None:
+    """Why a stream's results.json cannot be compared (None: it can): its matrix must be what
+    its per-item outcomes give (a cut or edited file is skipped by name)."""
+    try:
+        rows, K = r["stages"], r["sequence"]
+        if len(rows) != K + 1 or any(len(row["items"]["task"]) != K for row in rows):
+            return f"its stream results do not hold {K + 1} rows of {K} stages"
+        if not np.allclose(matrix_from_items([row["items"]["task"] for row in rows]), np.array(r["R"]), atol=1e-9):
+            return "its accuracy matrix is not what its per-item outcomes give (a cut or edited file)"
+        if any(len({len(row["items"][k]) for row in rows}) != 1 for k in ("world", "gk", "wiki")):
+            return "its probe item lists differ in length between rows"
+    except (KeyError, TypeError, ValueError, IndexError):
+        return "its stream results have the wrong form"
+    return None
+
+
+def _probe_drift(runs: list[dict], metric: str, row: int, bootstrap_fn, reps: int) -> dict:
+    """A probe's change from the base row to `row` (% perplexity, or points lost), mean over
+    seeds, with its 95% interval (items paired between the two rows)."""
+    groups = [_pairs(metric, r["stages"][0], r["stages"][row]) for r in runs]
+    stat = _forgetting_stat(metric)
+    return {"value": stat(groups), "ci": bootstrap_fn(groups, stat, reps, paired=True)}
+
+
+def summarize_stream(runs: list[dict], reps: int = 2000, boot: str = "items") -> dict:
+    """A group of stream runs (one per seed): the mean matrix; ACC, BWT and average forgetting,
+    and stage 1's accuracy after each stage, with 95% intervals (stats.bootstrap_columns: each
+    stage's items redrawn on their own; with boot="seeds-items" the seeds first); and each
+    probe's drift from the base model after each stage."""
+    cols = [stream_columns(r) for r in runs]
+    Rs = [np.array(r["R"], dtype=np.float64) for r in runs]
+    seeds_too = boot == "seeds-items"
+
+    def summary(fn) -> dict:
+        return {"value": float(np.mean([fn(R) for R in Rs])), "per_seed": [fn(R) for R in Rs],
+                "ci": bootstrap_columns(cols, lambda ms: float(np.mean([fn(m) for m in ms])), reps, seeds_too)}
+
+    out = {"seeds": [r.get("seed") for r in runs], "n_runs": len(runs), "bootstrap": boot, "sequence": Rs[0].shape[1],
+           "n_items": [len(c) for c in cols[0]], "R": np.mean(Rs, axis=0).tolist(),
+           "acc": summary(average_accuracy), "bwt": summary(backward_transfer), "avg_forgetting": summary(average_forgetting),
+           "forgetting": np.mean([forgetting_per_stage(R) for R in Rs], axis=0).tolist(),
+           "retention_stage1": [summary(lambda R, l=l: float(R[l, 0])) for l in range(len(Rs[0]))]}
+    fn = bootstrap if boot == "items" else bootstrap_seeds_items
+    out["probes"] = {p: [_probe_drift(runs, p, l, fn, reps) for l in range(1, len(Rs[0]))] for p in STREAM_PROBES}
+    return out
+
+
+def stream_report(rows: list[dict], run_dirs, boot: str = "items") -> dict:
+    """--compare on streams: the runs grouped by setting (seeds pooled), each summarised."""
+    if not all(r.get("kind") == "stream" for r in rows):
+        raise SystemExit("error: these runs mix streams (train.py --sequence) and single-task runs; compare one kind at a time.")
+    splits = sorted({r["split"] for r in rows})
+    if len(splits) > 1:
+        raise SystemExit(f"error: these streams mix splits ({', '.join(splits)}); compare one split at a time.")
+    groups = group_runs(rows)
+    groups.sort(key=lambda g: (g["method"], g["cfg"].get("replay", 0.0), g["lr"], g["steps"] or 0))
+    sources: dict[str, int] = {}
+    for d in {Path(x).resolve(): Path(x) for x in run_dirs}.values():
+        sources[d.parent.as_posix()] = sources.get(d.parent.as_posix(), 0) + 1
+    return {"kind": "stream", "protocol": "tiny", "split": splits[0], "bootstrap": boot, "sources": sources,
+            "groups": [{"label": g["label"], "method": g["method"], "replay": g["cfg"].get("replay", 0.0), "runs": [r["name"] for r in g["runs"]],
+                        "summary": summarize_stream(g["runs"], boot=boot)} for g in groups]}
+
+
+def _ci(d: dict, fmt: str = ".3f") -> str:
+    return f"{d['value']:{fmt}} [{d['ci'][0]:{fmt}}, {d['ci'][1]:{fmt}}]"
+
+
+def stream_tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of each --compare table on streams: one matrix per setting, then
+    the summaries side by side."""
+    tables = []
+    for g in report["groups"]:
+        s = g["summary"]
+        head = ["after", *(f"stage {j + 1}" for j in range(s["sequence"])), "wiki_ppl %", "world_acc pts lost", "gk_acc pts lost"]
+        rows = [["base", *(f"{x:.3f}" for x in s["R"][0]), "0", "0", "0"]]
+        for l in range(1, s["sequence"] + 1):
+            rows.append([f"stage {l}", *(f"{x:.3f}" for x in s["R"][l]),
+                         *(_ci(s["probes"][p][l - 1], "+.1f") for p in STREAM_PROBES)])
+        tables.append((f"{g['label']} (seeds {','.join(map(str, s['seeds']))}; {s['n_items'][0]} items per stage): "
+                       "held-out accuracy per stage (columns) after each stage (rows), mean over seeds", head, rows))
+    head = ["setting", "seeds", "ACC", "BWT", "avg forgetting", "stage 1 at the end", "wiki_ppl % at the end"]
+    rows = [[g["label"], str(g["summary"]["n_runs"]), _ci(g["summary"]["acc"]), _ci(g["summary"]["bwt"], "+.3f"),
+             _ci(g["summary"]["avg_forgetting"], "+.3f"), _ci(g["summary"]["retention_stage1"][-1]),
+             _ci(g["summary"]["probes"]["wiki_ppl"][-1], "+.1f")] for g in report["groups"]]
+    over = "items" if report["bootstrap"] == "items" else "seeds, then items within each seed"
+    tables.append((f"streams compared ({report['split']} split; mean over seeds, 95% bootstrap interval over {over})", head, rows))
+    return tables
+
+
+def print_stream_report(report: dict) -> None:
+    con = Console()
+    for title, head, rows in stream_tables(report):
+        t = Table(title=title)
+        for i, c in enumerate(head):
+            t.add_column(c, justify="left" if i == 0 else "right")
+        for r in rows:
+            t.add_row(*r)
+        con.print(t)
+    con.print("ACC: mean final accuracy over stages; BWT: mean change of each earlier stage from just after it was learned "
+              "to the end (negative = forgot); forgetting: best earlier accuracy minus final (positive = forgot).")
+
+
+def stream_markdown(report: dict) -> str:
+    """The --compare tables on streams as Markdown (written beside --summary)."""
+    out = []
+    for title, head, rows in stream_tables(report):
+        out += [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows), ""]
+    return "\n".join(out)
+
+
+def stream_plot_path(plot_path: str) -> str:
+    """Where --compare draws the retention curves: beside --plot, as <name>-stream.png."""
+    return str(Path(plot_path).with_name(Path(plot_path).stem + "-stream.png"))
+
+
+def _plot_stream(report: dict, path: str) -> None:
+    """Retention curves: stage 1's held-out accuracy after each stage, and each probe's drift
+    from the base model after each stage, one line per setting, 95% intervals as bars."""
+    import matplotlib  # only where a plot is drawn: importing it takes ~1 s
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # after matplotlib.use: no display needed
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 9))
+    panels = [("retention_stage1", "stage 1 held-out accuracy"), ("wiki_ppl", "WikiText perplexity change (%)"),
+              ("world_acc", "real facts: accuracy points lost"), ("gk_acc", "general knowledge: accuracy points lost")]
+    styles = ["-", "--", ":", "-."]
+    for n, g in enumerate(report["groups"]):
+        s, c = g["summary"], COLORS.get(g["method"], "tab:gray")
+        ls = styles[sum(h["method"] == g["method"] for h in report["groups"][:n]) % len(styles)]
+        for ax, (key, _) in zip(axes.flat, panels):
+            pts = s["retention_stage1"] if key == "retention_stage1" else [{"value": 0.0, "ci": (0.0, 0.0)}] + s["probes"][key]
+            xs = np.arange(len(pts)) + (n - (len(report["groups"]) - 1) / 2) * 0.04  # a small offset keeps the bars apart
+            ys = [p["value"] for p in pts]
+            err = [[y - p["ci"][0] for y, p in zip(ys, pts)], [p["ci"][1] - y for y, p in zip(ys, pts)]]
+            ax.errorbar(xs, ys, yerr=err, color=c, ls=ls, marker="o", ms=4, capsize=3, label=f"{g['label']} ({s['n_runs']} seed(s))")
+    K = max(g["summary"]["sequence"] for g in report["groups"])
+    for ax, (key, ylabel) in zip(axes.flat, panels):
+        ax.set_xticks(range(K + 1), ["base"] + [str(l) for l in range(1, K + 1)])
+        ax.set_xlabel("after training stage")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if key != "retention_stage1":
+            ax.axhline(0, color="black", lw=0.8, ls="--")
+    axes[0, 0].axhline(0.25, color="gray", lw=0.8, ls=":", label="chance (4 options)")
+    axes[0, 0].set_ylim(0, 1)
+    titles = ["retention: accuracy on stage 1's facts (higher = kept)", "WikiText perplexity (0 = base; higher = forgot)",
+              "real facts probe (0 = base; higher = forgot)", "general-knowledge probe (0 = base; higher = forgot)"]
+    for ax, title in zip(axes.flat, titles):
+        ax.set_title(title, fontsize=11)
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    over = "items" if report["bootstrap"] == "items" else "seeds, then items"
+    fig.suptitle(f"Learning a stream of {K} stages of new facts: what is kept ({report['split']} split; "
+                 f"bars: 95% bootstrap intervals over {over})")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with common.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    print(f"retention plot written to {path}")
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -935,8 +1195,21 @@ def evaluate_base_model(a, which, device) -> None:
     print(f"written to {out}")
 
 
+def stream_stages(run_dir) -> int | None:
+    """A run folder's --sequence K (None: not a stream, or no readable config.json; load_run says why)."""
+    try:
+        cfg = json.loads((Path(run_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return cfg.get("sequence") if isinstance(cfg, dict) else None
+
+
 def reevaluate_run(a, which, device) -> None:
     """RUN: a finished run again (its own protocol by default; another one with --protocol)."""
+    k = stream_stages(a.run[0])
+    if k:  # its results.json holds the evaluation after every stage, which one evaluation of the end cannot redo
+        raise SystemExit(f"error: {a.run[0]} is a stream (--sequence {k}): its results.json holds every stage's "
+                         f"evaluation; compare streams with python eval.py --compare {a.run[0]} ... (or ask it with --ask).")
     model, tok, cfg = load_run(a.run[0], device)
     if a.data_dir:
         cfg["data_dir"] = a.data_dir

@@ -139,6 +139,45 @@ def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:
     for ok, msg in checks:
         if not ok:
             raise SystemExit(f"error: {msg}.")
+    check_stream_settings(cfg)
+
+
+# A stream (--sequence K) trains these methods; a retrofit trains no task.
+STREAM_METHODS = ("smf", "lora", "full")
+
+
+def replay_count(cfg: dict, examples: int | None = None) -> int:
+    """Examples of an optimizer step drawn from earlier stages (--replay F): round(F x the
+    step's examples; default batch size x accumulation)."""
+    n = cfg["batch_size"] * cfg["grad_accum"] if examples is None else examples
+    return round(cfg.get("replay", 0.0) * n)
+
+
+def check_stream_settings(cfg: dict) -> None:
+    """--sequence K and --replay F, each problem in one sentence naming the fix."""
+    k, share = cfg.get("sequence"), cfg.get("replay", 0.0)
+    check_finite({"replay": share})
+    if k is None:
+        if share:
+            raise SystemExit("error: --replay replays earlier stages of a stream; give --sequence K (K >= 2) with it, or drop --replay.")
+        return
+    eff = cfg["batch_size"] * cfg["grad_accum"]
+    n = cfg.get("n_countries") or 0
+    checks = [
+        (k >= 2, f"--sequence must be at least 2 stages (one stage is a plain run: drop --sequence); got {k}"),
+        (cfg["method"] in STREAM_METHODS, f"--sequence trains --method smf, lora or full, not {cfg['method']}"),
+        (cfg["task"] == "fictional", "--sequence needs --task fictional (its stages are new invented countries)"),
+        (k * n <= tasks.MAX_COUNTRIES, f"--sequence {k} x --n-countries {n} = {k * n} countries, more than the "
+                                       f"{tasks.MAX_COUNTRIES} the fictional task can invent; lower one of them"),
+        (0 <= share < 1, f"--replay must be at least 0 and below 1 (the share of each step drawn from earlier stages); got {share}"),
+        (share == 0 or replay_count(cfg) >= 1, f"--replay {share} of a step's {eff} examples rounds to none; raise --replay "
+                                                f"to at least {0.5 / eff:.3g} or --batch-size"),
+        (share == 0 or replay_count(cfg) < eff, f"--replay {share} of a step's {eff} examples leaves no new-stage example; "
+                                                 "lower --replay or raise --batch-size"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise SystemExit(f"error: {msg}.")
 
 
 def memory_config(cfg: dict) -> memory.MemoryConfig:
@@ -157,14 +196,26 @@ def init_memory_file(cfg: dict) -> Path:
     return src
 
 
+def fictional_pairs(texts: list[str]) -> list[tuple[str, str]]:
+    """The fictional task's training texts as (prompt, completion): a question's answer after
+    "Answer:" is its completion; a statement is all completion."""
+    out = []
+    for text in texts:
+        cut = text.rfind("\nAnswer:")
+        out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
+    return out
+
+
+def stage_examples(cfg: dict) -> list[list[tuple[str, str]]]:
+    """A stream's training examples (--sequence K), one list per stage (tasks.fictional_stages)."""
+    stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg["seed"], cfg["split"])
+    return [fictional_pairs(s["train"]) for s in stages]
+
+
 def training_examples(cfg: dict) -> list[tuple[str, str]]:
     """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
     if cfg["task"] == "fictional":
-        out = []
-        for text in tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"]:
-            cut = text.rfind("\nAnswer:")
-            out.append((text[: cut + 8], text[cut + 8 :]) if cut >= 0 else ("", text))
-        return out
+        return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"])
     if cfg["task"] == "mcq":
         return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"))
     rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
@@ -234,6 +285,8 @@ def model_layer_count(model: str) -> int:
 def validate_inputs(cfg: dict, no_eval: bool) -> None:
     """Every check of the model, memory sizes, data files and rows, in seconds, before any
     folder is made or the model is loaded; a problem ends in one sentence naming the fix."""
+    if cfg.get("sequence") and no_eval:
+        raise SystemExit("error: --sequence evaluates every stage after each stage (that is its result); drop --no-eval.")
     try:
         config = model_config(cfg["model"])
         n_layers = int(config.num_hidden_layers)
@@ -522,6 +575,7 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
     except (OSError, json.JSONDecodeError):
         raise SystemExit(f"error: {work}/config.json is missing or unreadable, so the interrupted run cannot be "
                          "resumed safely; delete that folder to start again.") from None
+    check_resume_stream(saved, cfg)
     # a setting added since that run was made counts as the value it had in effect then
     saved = json.loads(json.dumps({**eval.ADDED_SETTINGS, **saved}))
     now = json.loads(json.dumps(cfg, default=str))
@@ -532,6 +586,19 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
                          "flags, or start a new run under another --name.")
 
 
+
+
+def check_resume_stream(saved: dict, cfg: dict) -> None:
+    """A stream's stages (and the items each row of its matrix is measured on) are fixed when it
+    starts: --resume keeps its --sequence and --eval-limit."""
+    if saved.get("sequence") != cfg.get("sequence"):
+        if saved.get("sequence"):
+            raise SystemExit(f"error: this interrupted run is a stream of {saved['sequence']} stages; --resume it with "
+                             f"--sequence {saved['sequence']} (its stages are fixed when it starts), or start a new run under another --name.")
+        raise SystemExit("error: this interrupted run is not a stream; --resume it without --sequence, or start the stream under another --name.")
+    if cfg.get("sequence") and saved.get("eval_limit") != cfg.get("eval_limit"):
+        raise SystemExit(f"error: --resume of a stream keeps the --eval-limit it started with ({saved.get('eval_limit')}), "
+                         "so every row of its accuracy matrix scores the same items; give that value.")
 
 
 def os_error_message(e: OSError, runs_dir: Path, name: str | None) -> str:

@@ -13,6 +13,9 @@ learning-vs-forgetting frontiers, not at one point each. Three tools:
 - `pareto` and `at_level`: a method's frontier (its runs that no other run of the same
   method beats on both learning and forgetting) and, along it, the forgetting
   interpolated at a named learning level ("matched learning").
+- A stream's accuracy matrix (train.py --sequence K, docs/STREAM.md): `average_accuracy`,
+  `backward_transfer` (Lopez-Paz & Ranzato 2017), `forgetting_per_stage` (Chaudhry et al.
+  2018), `retention`, and `bootstrap_columns` for their intervals.
 """
 from __future__ import annotations
 
@@ -136,5 +139,100 @@ def bootstrap_seeds_items(groups: Sequence[np.ndarray], statistic: Callable[[lis
             values[r] = statistic([g[idx] for g in drawn])
         else:
             values[r] = statistic([g[item_rng.integers(0, len(g), len(g))] for g in drawn])
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+# ---------------------------------------------------------------- a stream of tasks (continual learning)
+#
+# train.py --sequence K trains K tasks one after another and, after each, tests every task.
+# R is the accuracy matrix, (K+1) x K: row 0 the base model, row l (1..K) the model after
+# training stage l, column j (0-based) the held-out questions of stage j+1. So R[l, j] with
+# l = j+1 is a stage tested right after it was learned, and R[K, :] the end of the stream.
+
+
+def _check_stream_matrix(R) -> np.ndarray:
+    """R as a float array of shape (K+1, K) with K >= 2 (one sentence if not)."""
+    R = np.asarray(R, dtype=np.float64)
+    if R.ndim != 2 or R.shape[1] < 2 or R.shape[0] != R.shape[1] + 1:
+        raise ValueError(f"a stream's accuracy matrix has K+1 rows (base, then one per stage) and K >= 2 columns; got shape {R.shape}.")
+    return R
+
+
+def average_accuracy(R) -> float:
+    """ACC = (1/K) sum_j R[K, j]: mean accuracy over all stages at the end of the stream
+    (Lopez-Paz & Ranzato 2017, GEM)."""
+    R = _check_stream_matrix(R)
+    return float(R[-1].mean())
+
+
+def backward_transfer(R) -> float:
+    """BWT = 1/(K-1) sum_{j=1}^{K-1} (R[K, j] - R[j, j]) in the papers' 1-based stage numbers
+    (Lopez-Paz & Ranzato 2017, GEM): how much each earlier stage's accuracy changed between
+    just after it was learned and the end. Negative = forgetting. With R's base row 0 and
+    0-based columns, stage j+1 was just learned in row j+1, column j."""
+    R = _check_stream_matrix(R)
+    K = R.shape[1]
+    return float(np.mean([R[K, j] - R[j + 1, j] for j in range(K - 1)]))
+
+
+def forgetting_per_stage(R) -> list[float]:
+    """f_j = max_{l in 1..K-1} R[l, j] - R[K, j] for each stage j < K (Chaudhry et al. 2018,
+    RWalk): the best accuracy a stage ever had before the last stage, minus its accuracy at
+    the end. Positive = forgotten. The rows searched are the trained ones (1..K-1, never the
+    base row), as in the paper's definition; rows from before stage j was trained sit near
+    chance and rarely give the maximum."""
+    R = _check_stream_matrix(R)
+    K = R.shape[1]
+    return [float(R[1:K, j].max() - R[K, j]) for j in range(K - 1)]
+
+
+def average_forgetting(R) -> float:
+    """The mean of forgetting_per_stage over the K-1 stages before the last."""
+    return float(np.mean(forgetting_per_stage(R)))
+
+
+def retention(R, stage: int = 0) -> list[float]:
+    """Accuracy on one stage (0-based column; default the first) after each trained stage:
+    R[1..K, stage]."""
+    R = _check_stream_matrix(R)
+    return [float(x) for x in R[1:, stage]]
+
+
+def stream_metrics(R) -> dict:
+    """Every summary of a stream's accuracy matrix, as results.json and --compare report them."""
+    return {"acc": average_accuracy(R), "bwt": backward_transfer(R), "forgetting": forgetting_per_stage(R),
+            "avg_forgetting": average_forgetting(R), "retention_stage1": retention(R, 0)}
+
+
+def matrix_from_items(items) -> np.ndarray:
+    """R from per-item outcomes: items[l][j] holds the 0/1 outcomes of stage j's questions in
+    row l (the same questions in every row); R[l, j] is their mean."""
+    return np.array([[float(np.mean(col)) for col in row] for row in items], dtype=np.float64)
+
+
+def bootstrap_columns(runs: Sequence[Sequence[np.ndarray]], statistic: Callable[[list[np.ndarray]], float],
+                      reps: int = 2000, seeds_too: bool = False, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of statistic([R of each run]) for streams: each run gives one
+    array per column (stage), of shape (items of that stage, K+1 rows), and each replicate
+    redraws the items of every column on its own (a stage's questions are the same in every
+    row, so a drawn item keeps its outcomes in all rows). With seeds_too, each replicate first
+    redraws the runs (seeds) with replacement, as bootstrap_seeds_items does, then the items.
+    The generators are those of bootstrap and bootstrap_seeds_items: with one run, the interval
+    is bootstrap's over the columns as unpaired groups."""
+    item_rng = np.random.default_rng(seed)
+    seed_rng = np.random.default_rng([seed, 1])
+    runs = [[np.asarray(c, dtype=np.float64) for c in cols] for cols in runs]
+    if not runs:
+        raise ValueError("bootstrap_columns needs at least one run.")
+    k = len(runs)
+    values = np.empty(reps)
+    for r in range(reps):
+        drawn = [runs[i] for i in seed_rng.integers(0, k, k)] if seeds_too and k > 1 else runs
+        mats = []
+        for cols in drawn:
+            cols = [c[item_rng.integers(0, len(c), len(c))] for c in cols]
+            mats.append(np.stack([c.mean(axis=0) for c in cols], axis=1))  # (K+1, K)
+        values[r] = statistic(mats)
     lo, hi = np.percentile(values, [2.5, 97.5])
     return float(lo), float(hi)

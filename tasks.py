@@ -10,6 +10,8 @@ ships with the project (probes/), and none of it needs the network:
   each fact with four held-out phrasings and the options in a new order, and scores the
   four option texts as continuations of "Answer:" (the harness's multiple-choice `acc`).
   The base model scores near chance (25%) because the facts do not exist.
+  `fictional_stages` cuts one larger invented world into K disjoint stages (train.py
+  --sequence K, docs/STREAM.md).
   The answer line gives the option's text, not its letter: SmolLM2-135M cannot map a
   known answer to its letter (its letter accuracy on general-knowledge questions that it
   answers right as text is near chance; see README), so a letter task would measure
@@ -124,13 +126,8 @@ def medmcqa_training_pair(r: dict) -> tuple[str, str]:
     return prompt, completion
 
 
-def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -> dict:
-    """The offline default's task. Returns {"train": [text], "eval": [item], "facts": [...]}.
-    split "dev" gives the facts used to choose settings (another invented world, see DEV_SEED).
-
-    Eval items: {"question", "choices" (4 answers), "gold" (index), "prompt" (MedMCQA
-    layout, held-out phrasing), "seen_prompt" (the training phrasing, same option order)}.
-    """
+def _check_world(n_countries: int, split: str) -> None:
+    """The fictional task's limits, as sentences (callers turn them into SystemExit)."""
     if n_countries < 4:
         raise ValueError(f"the fictional task needs at least 4 countries (3 distractors per question), got {n_countries}.")
     if n_countries > MAX_COUNTRIES:  # the capital-name loop below would never end
@@ -138,7 +135,11 @@ def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -
                          f"name each), got {n_countries}.")
     if split not in SPLITS:
         raise ValueError(f"split must be 'dev' or 'test', got {split!r}.")
-    rng = random.Random(seed + DEV_SEED if split == "dev" else seed)
+
+
+def _invent_world(rng: random.Random, n_countries: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """n distinct invented countries and n distinct capitals (no capital is a country's name),
+    and the animal and export lists in a seeded order: (countries, capitals, animals, exports)."""
     countries, capitals = set(), set()
     while len(countries) < n_countries:
         countries.add(_name(rng, 3))
@@ -150,12 +151,12 @@ def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -
             capitals.add(c)
     capitals = sorted(capitals)
     rng.shuffle(capitals)
-    animals, exports = rng.sample(ANIMALS, len(ANIMALS)), rng.sample(EXPORTS, len(EXPORTS))
-    facts = []
-    for i, e in enumerate(countries):  # answers cycle through shuffled lists: all distinct up to 16 countries
-        facts.append(("capital", e, capitals[i]))
-        facts.append(("animal", e, animals[i % len(animals)]))
-        facts.append(("export", e, exports[i % len(exports)]))
+    return countries, capitals, rng.sample(ANIMALS, len(ANIMALS)), rng.sample(EXPORTS, len(EXPORTS))
+
+
+def _facts_and_items(rng: random.Random, facts: list[tuple[str, str, str]]) -> dict:
+    """Training texts and held-out evaluation items of `facts` ((relation, country, answer)),
+    each question's distractors drawn from the answers of these facts only."""
     answers = {r: sorted({a for rr, _, a in facts if rr == r}) for r in RELATIONS}
     train, evals = [], []
     for rel, e, a in facts:
@@ -175,6 +176,51 @@ def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -
                           "prompt": mcq_prompt(q, choices),
                           "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
     return {"train": train, "eval": evals, "facts": facts}
+
+
+def _country_facts(countries, capitals, animals, exports, first: int = 0) -> list[tuple[str, str, str]]:
+    """Three facts per country; answers cycle through the shuffled lists (country i of the
+    whole world, counting from `first`): all distinct up to 16 countries."""
+    facts = []
+    for i, e in enumerate(countries, first):
+        facts.append(("capital", e, capitals[i - first]))
+        facts.append(("animal", e, animals[i % len(animals)]))
+        facts.append(("export", e, exports[i % len(exports)]))
+    return facts
+
+
+def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -> dict:
+    """The offline default's task. Returns {"train": [text], "eval": [item], "facts": [...]}.
+    split "dev" gives the facts used to choose settings (another invented world, see DEV_SEED).
+
+    Eval items: {"question", "choices" (4 answers), "gold" (index), "prompt" (MedMCQA
+    layout, held-out phrasing), "seen_prompt" (the training phrasing, same option order)}.
+    """
+    _check_world(n_countries, split)
+    rng = random.Random(seed + DEV_SEED if split == "dev" else seed)
+    countries, capitals, animals, exports = _invent_world(rng, n_countries)
+    return _facts_and_items(rng, _country_facts(countries, capitals, animals, exports))
+
+
+def fictional_stages(n_countries: int, k: int, seed: int = 0, split: str = "test") -> list[dict]:
+    """A stream of k disjoint fictional tasks (train.py --sequence k), each in
+    fictional_facts' form. k * n_countries countries (and as many capitals) are invented once
+    for (seed, split) and cut into k consecutive groups of n_countries: stage s trains and is
+    asked about its own group only, and its questions' distractors are its own answers, so no
+    country, capital or question of one stage appears in another. Stage s is fixed by
+    (seed, split, n_countries, k). Animals and exports are shared words (16 of each), as in
+    the single task past 16 countries; the facts (country, relation) never repeat."""
+    if k < 1:
+        raise ValueError(f"a stream needs at least one stage, got {k}.")
+    _check_world(n_countries * k, split)
+    rng = random.Random(seed + DEV_SEED if split == "dev" else seed)
+    countries, capitals, animals, exports = _invent_world(rng, n_countries * k)
+    stages = []
+    for s in range(k):
+        part = slice(s * n_countries, (s + 1) * n_countries)
+        facts = _country_facts(countries[part], capitals[part], animals, exports, first=s * n_countries)
+        stages.append(_facts_and_items(rng, facts))
+    return stages
 
 
 # ---------------------------------------------------------------- a second task, as files in MedMCQA's row schema

@@ -4,6 +4,7 @@
     python train.py --method full                # the same task, full finetuning
     python train.py --method lora                # the same task, LoRA (peft)
     python train.py --method smf --preset paper  # the seed paper's setup (GPU, hub access)
+    python train.py --method smf --sequence 3    # continual learning: 3 stages of new facts (docs/STREAM.md)
 
 A run writes runs/<name>/ (default name <preset>-<method>, e.g. runs/tiny-smf; a re-run goes
 to runs/tiny-smf-2, -3, ...): config.json (resolved settings), log.jsonl (loss per step; SMF:
@@ -20,6 +21,7 @@ loop and the command line.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import shutil
@@ -162,7 +164,7 @@ FLAG_HELP = {
     "retrofit_docs": (int, "retrofit: documents of the background corpus to train on (default: all)"),
     "retrofit_epochs": (float, "retrofit: epochs over its documents when --steps is not set (default: --epochs)"),
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
-    "steps": (int, f"optimizer steps (overrides epochs; at most {runs.MAX_STEPS:,})"),
+    "steps": (int, f"optimizer steps (per stage with --sequence; overrides epochs; at most {runs.MAX_STEPS:,})"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
     "grad_accum": (int, "micro-batches per optimizer step"),
@@ -203,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "named <method>-<split>-lr<lr>-st<steps>-s<seed>; finished ones are skipped")
     p.add_argument("--seeds", help="sweep: comma-separated seeds (other facts, memory and data order per seed)")
     p.add_argument("--steps-list", help="sweep: comma-separated step counts")
+    p.add_argument("--sequence", type=int, metavar="K", help="continual learning: K >= 2 stages of new invented countries "
+                   "(--n-countries each, disjoint), learned one after another; each stage trains --steps steps with the "
+                   "method's optimizer state carried over (SMF: background statistics computed once) and the learning-rate "
+                   "schedule restarted (warmup, then cosine); after each stage, and once for the base model, every stage's "
+                   "held-out facts and the forgetting probes are evaluated (results.json: the accuracy matrix, ACC, BWT, "
+                   "forgetting; docs/STREAM.md)")
+    p.add_argument("--replay", type=float, metavar="F", help="with --sequence: experience replay, a share F (0 <= F < 1) of "
+                   "each step's examples drawn (seeded) from earlier stages' training examples in stages 2..K (default 0)")
     for key, (typ, help_) in FLAG_HELP.items():
         shown = " / ".join(str(PRESETS[n][key]) for n in PRESETS)
         flag = "--" + key.replace("_", "-")
@@ -229,6 +239,8 @@ def resolve_config(args: argparse.Namespace) -> dict:
     if args.lr is not None:
         cfg[lr_key] = args.lr
     cfg.update(method=args.method, preset=args.preset, lr=cfg[lr_key], init_memory=args.init_memory, data_dir=args.data_dir)
+    if args.sequence is not None or args.replay is not None:  # a stream (--sequence K); single runs keep their settings
+        cfg.update(sequence=args.sequence, replay=args.replay or 0.0)
     runs.check_settings(cfg, TASKS)
     if cfg["task"] == "medmcqa":  # printed with the configuration: what this run will read, from where
         cfg["data_sources"] = tasks.medmcqa_sources(cfg["data_dir"], cfg["train_rows"], cfg["background"])
@@ -457,6 +469,132 @@ def train(cfg: dict, work: Path, device, progress: bool = True):
     return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
 
 
+# ---------------------------------------------------------------- a stream of tasks (--sequence K)
+#
+# K stages of new facts (tasks.fictional_stages), learned one after another by one model and
+# one optimizer (its state carried over; SMF's background statistics computed once). Stage s
+# takes global steps s*S .. (s+1)*S-1 (S = --steps), with the learning-rate schedule
+# restarted (warmup, then cosine) and its own seeded batch order; with --replay F a share F of
+# each step's examples comes from earlier stages. After each stage, and once for the base
+# model, every stage's held-out facts and the probes are evaluated (eval.stream_suite); the
+# rows go to stream.json as they are made, so a resumed run never re-evaluates a row.
+
+
+def stage_steps(cfg: dict, n_stage: int) -> int:
+    """Optimizer steps per stage: --steps, or --epochs over one stage's examples."""
+    return cfg["steps"] or max(1, math.ceil(cfg["epochs"] * n_stage / (cfg["batch_size"] * cfg["grad_accum"])))
+
+
+def mix_replay(schedule: list[list[list[int]]], n_current: int, n_earlier: int, cfg: dict, rng: random.Random) -> list:
+    """Experience replay: in each step of `schedule` (indices below n_current: this stage's
+    examples), the last runs.replay_count examples are replaced by distinct examples drawn
+    from the earlier stages' (indices n_current .. n_current + n_earlier - 1). The step keeps
+    its size and micro-batches."""
+    if not n_earlier or not cfg.get("replay"):
+        return schedule
+    out, bs = [], cfg["batch_size"]
+    for step in schedule:
+        flat = [i for micro in step for i in micro]
+        k = min(runs.replay_count(cfg, len(flat)), n_earlier, len(flat) - 1)
+        flat = flat[: len(flat) - k] + [n_current + i for i in rng.sample(range(n_earlier), k)]
+        out.append([flat[j : j + bs] for j in range(0, len(flat), bs)])
+    return out
+
+
+def stage_data(cfg: dict, stages: list, s: int, steps: int) -> tuple[list, list]:
+    """Stage s's examples (its own, then the earlier stages' for replay) and its batch order."""
+    earlier = [x for st in stages[:s] for x in st]
+    examples = stages[s] + earlier
+    seeded = dict(cfg, seed=f"{cfg['seed']}-stage{s}")  # random.Random takes a string seed
+    schedule = batch_schedule(len(stages[s]), [len(p) + len(c) for p, c in stages[s]], seeded, steps)
+    return examples, mix_replay(schedule, len(stages[s]), len(earlier), cfg, random.Random(f"{cfg['seed']}-replay{s}"))
+
+
+def read_stream_rows(work: Path) -> list[dict]:
+    """The evaluation rows a stream has made so far (work/stream.json), or none."""
+    f = work / "stream.json"
+    return json.loads(f.read_text()) if f.exists() else []
+
+
+def add_stream_row(work: Path, rows: list[dict], row: dict, stage: int, step: int) -> None:
+    """Record row `stage` (0: the base model) of the stream's evaluation, atomically."""
+    rows.append(dict(row, after_stage=stage, step=step))
+    common.write_json(work / "stream.json", rows)
+    print(f"after {'no stage (base model)' if stage == 0 else f'stage {stage}'}: task accuracy per stage "
+          + " ".join(f"{a:.3f}" for a in row["task_acc"]) + f"; wiki_ppl {row['wiki_ppl']:.3f}, world_acc "
+          f"{row['world_acc']:.3f}, gk_acc {row['gk_acc']:.3f} ({row['seconds']:.0f} s)")
+
+
+def train_stage(model, opt, tok, data, cfg: dict, device, work: Path, state: dict, progress: bool = True) -> None:
+    """Train one stage from state["step"] to its end (state: step, stage, stage's first step,
+    steps per stage, log). Ctrl-C saves after the step; a checkpoint every --save-every steps."""
+    examples, schedule = data
+    first, steps, log = state["first"], state["steps"], state["log"]
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
+    model.train()
+    finite = [r["loss"] for r in log if r.get("stage") == state["stage"] and math.isfinite(r["loss"])]
+    bar = tqdm(range(state["step"], first + steps), initial=state["step"] - first, total=steps,
+               desc=f"{cfg['method']} stage {state['stage'] + 1}", disable=not progress, dynamic_ncols=True)
+    t0 = time.time()
+    with runs.StopAfterStep() as ctrl_c:
+        for step in bar:
+            lr = lr_at(step - first, steps, cfg)  # the schedule restarts each stage
+            opt.param_groups[0]["lr"] = lr
+            loss, tokens = train_step(model, opt, tok, examples, schedule[step - first], cfg, device, autocast)
+            gnorm, rows = 0.0, {}
+            if tokens:
+                runs.check_step(step, loss, finite)
+                finite.append(loss)
+                gnorm, rows = apply_update(model, opt, cfg)
+            log.append({"step": step + 1, "stage": state["stage"] + 1, "loss": loss, "lr": lr, "grad_norm": gnorm,
+                        "time": time.time() - t0} | ({"rows": rows} if rows else {}))
+            runs.append_log(work, log[-1])
+            bar.set_postfix(loss=f"{loss:.3f}")
+            state["step"] = step + 1
+            if ctrl_c.asked:
+                save_stream_state(model, opt, cfg, work, state)
+                raise KeyboardInterrupt
+            if (step + 1 - first) % cfg["save_every"] == 0 and step + 1 < first + steps:
+                save_stream_state(model, opt, cfg, work, state)
+    bar.close()
+    save_stream_state(model, opt, cfg, work, state)  # the stage's end: its evaluation never needs retraining
+
+
+def save_stream_state(model, opt, cfg: dict, work: Path, state: dict) -> None:
+    """state.pt of a stream: train()'s checkpoint plus the stage it is in."""
+    runs.check_weights(model, cfg, state["step"])
+    runs.write_state(work, {"step": state["step"], "stage": state["stage"], "trainable": runs.trainable_state(model, cfg),
+                            "optimizer": opt.state_dict(), "rng": torch.get_rng_state(), "log": state["log"]})
+
+
+def train_stream(cfg: dict, work: Path, device, progress: bool = True):
+    """--sequence K: the stages one after another in `work`, resuming from work/state.pt and
+    work/stream.json. Returns what train() returns; the evaluation rows are in stream.json."""
+    torch.manual_seed(cfg["seed"])
+    model, tok = common.load_model(cfg["model"], device=device)
+    model.config.use_cache = False
+    rows = read_stream_rows(work)
+    if not rows:  # the base model, before any memory or adapter is attached
+        add_stream_row(work, rows, eval.stream_base(model, tok, cfg, cfg["eval_limit"]), 0, 0)
+    model, opt, extras = setup_method(model, tok, cfg, device, progress)
+    stages = runs.stage_examples(cfg)
+    for ex in stages:
+        check_tokens_to_learn(tok, ex, cfg, device)
+    steps = stage_steps(cfg, len(stages[0]))
+    cfg["resolved_steps"] = steps * cfg["sequence"]
+    start, log = runs.resume_state(work, model, opt, cfg)
+    if extras.get("background") is not None:
+        extras["background"].save(str(work / "background.safetensors"))
+    runs.write_log(work, log)
+    for s in range(cfg["sequence"]):
+        if start < (s + 1) * steps:  # this stage is not (fully) trained yet
+            state = {"step": max(start, s * steps), "stage": s, "first": s * steps, "steps": steps, "log": log}
+            train_stage(model, opt, tok, stage_data(cfg, stages, s, steps), cfg, device, work, state, progress)
+        if len(rows) < s + 2:
+            add_stream_row(work, rows, eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, (s + 1) * steps)
+    return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -491,7 +629,7 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     eval.print_config(cfg, name)
     started = time.time()
     try:
-        model, tok, log, rows_changed = train(cfg, work, device)
+        model, tok, log, rows_changed = (train_stream if cfg.get("sequence") else train)(cfg, work, device)
     except runs.Diverged as e:
         dest = runs.park_diverged(work)
         print(f"error: training diverged: {e}. Lower the learning rate (--lr) and run again; the diverged run's "
@@ -517,13 +655,17 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     if not args.no_eval and cfg["method"] != "retrofit":
         model.eval()
         try:
-            results = eval.evaluate_run(model, tok, cfg, device)
+            results = (eval.stream_results(cfg, read_stream_rows(work)) if cfg.get("sequence")
+                       else eval.evaluate_run(model, tok, cfg, device))
         except KeyboardInterrupt:
             print(f"\nInterrupted during evaluation. Training is finished and kept in {work}; run the same command "
                   "with --resume to evaluate without retraining.", file=sys.stderr)
             return 130
         common.write_json(work / "results.json", results | ({"memory_rows": rows} if rows else {}))
-        eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
+        if cfg.get("sequence"):
+            eval.print_stream(results, title=name)
+        else:
+            eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
     (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
     runs.finish(work, run_dir)
     print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\"")
