@@ -18,7 +18,9 @@ resident memory once the model and optimizer are built ("static"), the peak duri
 and the step's wall time; on CUDA also torch's peak GPU memory. On a CPU the preset's 1,024
 tokens are too slow for two cores; the activations (everything the step adds above the
 static memory) grow linearly with length (sdpa attention stores no L x L matrix), so two
-lengths give the line, and the script prints it extrapolated to 1,024.
+lengths give the line, and the script prints it extrapolated to 1,024. Not for full
+finetuning at short lengths: there the peak is AdamW's step (weights, gradients, moments and
+temporaries), which hides the activations, so its line is flat.
 """
 from __future__ import annotations
 
