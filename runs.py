@@ -54,6 +54,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 import common
+import distributed
 from common import OS_REASONS, model_config, pick_device  # checks eval.py makes too live in common.py (eval cannot import runs)
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import memory
@@ -253,13 +254,14 @@ def load_examples(cfg: dict) -> list[tuple[str, str]]:
     return examples
 
 
-def cached_background(model, tok, cfg: dict, progress: bool = True) -> smf_mini.BackgroundStats:
+def cached_background(model, tok, cfg: dict, progress: bool = True, group=None) -> smf_mini.BackgroundStats:
     """Background statistics, computed once per (model, memory, documents) and cached.
 
     They depend only on the frozen model, the memory's keys and queries (fixed by its
     config and seed, or by --init-memory's file) and the background documents, so a sweep
     over learning rates or methods need not re-read the background (about 25 s each time
-    on the offline default)."""
+    on the offline default). On several processes (group) each reads its share of the
+    documents (distributed.collect_background), and only the main one writes the cache."""
     docs = background_docs(cfg)
     h = hashlib.sha1(json.dumps([cfg["model"], cfg["memory_slots"], cfg["memory_heads"], cfg["memory_topk"],
                                  cfg["memory_key_dim"], cfg["memory_layers"], cfg["memory_mode"], cfg["seed"],
@@ -269,11 +271,15 @@ def cached_background(model, tok, cfg: dict, progress: bool = True) -> smf_mini.
     if cfg.get("init_memory"):
         h.update(init_memory_file(cfg).read_bytes())
     path = common.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
-    if path.exists():
+    if path.exists() if group is None else group.broadcast(path.exists()):  # the main process decides for all
         return smf_mini.BackgroundStats.load(str(path), next(model.parameters()).device)
-    bg = smf_mini.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    bg.save(str(path))
+    if group is None:
+        bg = smf_mini.collect_background(model, tok, docs, cfg["background_max_length"], batch_size=8, progress=progress)
+    else:
+        bg = distributed.collect_background(model, tok, docs, cfg["background_max_length"], 8, group)
+    if group is None or group.main:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bg.save(str(path))
     return bg
 
 
@@ -576,6 +582,11 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
         raise SystemExit(f"error: {work}/config.json is missing or unreadable, so the interrupted run cannot be "
                          "resumed safely; delete that folder to start again.") from None
     check_resume_stream(saved, cfg)
+    was, now_n = saved.get("world_size", 1), cfg.get("world_size", 1)  # absent: one process
+    if was != now_n:  # each process's share of every step depends on the number of processes
+        how = "python train.py (one process)" if was == 1 else f"torchrun --nproc_per_node {was} train.py"
+        raise SystemExit(f"error: the interrupted run at {work} was trained on {was} process(es), not {now_n}; "
+                         f"resume it with {how} and the same flags.")
     # a setting added since that run was made counts as the value it had in effect then
     saved = json.loads(json.dumps({**eval.ADDED_SETTINGS, **saved}))
     now = json.loads(json.dumps(cfg, default=str))
@@ -670,17 +681,30 @@ def resume_state(work: Path, model, opt, cfg: dict):
 
 class StopAfterStep:
     """While active, the first Ctrl-C asks the loop to save and stop after the current step
-    (no half-applied update is ever saved); a second Ctrl-C stops at once."""
+    (no half-applied update is ever saved); a second Ctrl-C stops at once.
+
+    sigterm=True (a run on several processes): SIGTERM asks the same, and never stops at once;
+    on Ctrl-C torchrun sends it to every process and waits 30 s before killing them, time to
+    finish the step and save it."""
+
+    def __init__(self, sigterm: bool = False):
+        self.sigterm = sigterm
 
     def __enter__(self):
         self.asked = False
+        self.old_term = None
         try:
             self.old = signal.signal(signal.SIGINT, self._handler)
+            if self.sigterm:
+                self.old_term = signal.signal(signal.SIGTERM, self._handler)
         except ValueError:  # not the main thread: leave Ctrl-C alone
             self.old = None
         return self
 
     def _handler(self, signum, frame):
+        if signum == signal.SIGTERM:
+            self.asked = True
+            return
         if self.asked:
             raise KeyboardInterrupt
         self.asked = True
@@ -689,6 +713,8 @@ class StopAfterStep:
     def __exit__(self, *exc):
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
+        if self.old_term is not None:
+            signal.signal(signal.SIGTERM, self.old_term)
 
 
 # ---------------------------------------------------------------- 5. what a run writes

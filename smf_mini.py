@@ -158,11 +158,13 @@ def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundS
 # ---------------------------------------------------------------- 3. the sparse update
 
 
-def rows_of_grad(grad: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | None:
+def rows_of_grad(grad: torch.Tensor | None, rows: torch.Tensor, missing_ok: bool = False) -> torch.Tensor | None:
     """grad[rows] in fp32, for a dense gradient table or a sparse one of the rows read
     (memory.RowsReadGrad; several micro-batches add up to an uncoalesced sum, which
     coalesce() adds up row by row). A selected row is always a row read, so it is among the
-    sparse rows; the check below guards that promise rather than trusting it."""
+    sparse rows; the check below guards that promise rather than trusting it. On several
+    processes (missing_ok) a row is selected from the counts of all of them, and a row this
+    process's tokens did not read has gradient zero here."""
     if grad is None:
         return None
     if not grad.is_sparse:
@@ -176,6 +178,11 @@ def rows_of_grad(grad: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor 
         grad = grad.coalesce()
         have = grad._indices()[0]
     pos = torch.searchsorted(have, rows).clamp(max=max(have.numel() - 1, 0))
+    if missing_ok:  # rows read elsewhere only: zeros (an empty sparse table has no values to pick)
+        found = (have[pos] == rows) if have.numel() else torch.zeros_like(rows, dtype=torch.bool)
+        out = grad._values().new_zeros(rows.numel(), grad.shape[1]).float()
+        out[found] = grad._values().index_select(0, pos[found]).float()
+        return out
     if rows.numel() and (have.numel() == 0 or not bool((have[pos] == rows).all())):
         raise RuntimeError("a selected memory row has no gradient: the counts and the backward pass saw different batches.")
     return grad._values().index_select(0, pos).float()
@@ -250,6 +257,10 @@ class SparseValueUpdate:
                 a.requires_grad_(True)
             self.scale_opt = torch.optim.Adam(self.scales, lr=scale_lr)
         self.counts = {i: torch.zeros(m.cfg.slots, device=m.values.weight.device) for i, m in self.mems.items()}
+        # Several processes (distributed.py): reduce(tensor, kind) sums a tensor across them in
+        # place; select() sums the read counts before ranking and the selected rows' gradients
+        # after. None: one process.
+        self.reduce = None
         self.selected: dict[int, torch.Tensor] = {}
         self.grads: dict[int, torch.Tensor | None] = {}
         self.state: dict[int, dict[str, torch.Tensor]] = {}
@@ -276,10 +287,21 @@ class SparseValueUpdate:
         """
         self.selected, self.grads = {}, {}
         for i, mem in self.mems.items():
+            if self.reduce is not None:  # every process ranks the counts of all: the same rows everywhere
+                self.reduce(self.counts[i], "counts")
             rows = select_rows(self.counts[i], self.t, self.rule, self.background, i, self.generator, self.min_read_ratio)
             self.selected[i] = rows
-            self.grads[i] = rows_of_grad(mem.values.weight.grad, rows)
+            self.grads[i] = rows_of_grad(mem.values.weight.grad, rows, missing_ok=self.reduce is not None)
             mem.values.weight.grad = None
+            if self.reduce is not None:  # the selected rows' gradients only: (t, dv), not the table
+                if self.grads[i] is None:
+                    self.grads[i] = mem.values.weight.new_zeros(rows.numel(), mem.values.weight.shape[1]).float()
+                self.reduce(self.grads[i], "rows")
+        if self.reduce is not None and self.scale_opt is not None:
+            for a in self.scales:  # the output scales' dense gradients (one number per layer)
+                if a.grad is None:
+                    a.grad = torch.zeros_like(a)
+                self.reduce(a.grad, "rows")
         return self.selected
 
     def clip_grad_norm_(self, max_norm: float) -> float:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import shutil
 import sys
@@ -34,6 +35,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import common
+import distributed
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import memory
 import runs
@@ -294,8 +296,9 @@ def collate(tok, examples: list[tuple[str, str]], loss_on: str, max_length: int,
 # ---------------------------------------------------------------- methods
 
 
-def setup_method(model, tok, cfg: dict, device, progress: bool = True):
-    """Make the chosen parameters trainable. Returns (model, optimizer, extras)."""
+def setup_method(model, tok, cfg: dict, device, progress: bool = True, group=None):
+    """Make the chosen parameters trainable. Returns (model, optimizer, extras). group: the
+    process group of a run on several processes (distributed.Group), else None."""
     method = cfg["method"]
     extras: dict = {}
     if method == "full":
@@ -326,11 +329,13 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True):
             memory.attach_memory(model, runs.memory_config(cfg), seed=cfg["seed"])
         bg = None
         if cfg["rule"] in ("tfidf", "kl"):
-            bg = runs.cached_background(model, tok, cfg, progress)
+            bg = runs.cached_background(model, tok, cfg, progress, group)
         extras["background"] = bg
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
                                   row_step_cap=cfg.get("row_step_cap", 0.0), min_read_ratio=cfg.get("min_read_ratio", 0.0),
                                   scale_lr=cfg.get("scale_lr", 0.0))
+        if group is not None:  # one selection for all processes: counts and selected rows summed (distributed.py)
+            opt.reduce = group.sum_
     return model, opt, extras
 
 
@@ -376,13 +381,16 @@ def check_tokens_to_learn(tok, examples, cfg: dict, device) -> None:
                          "training examples; raise --max-length.")
 
 
-def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, device, autocast) -> tuple[float, int]:
-    """One optimizer step over the micro-batches of `batch`. Returns (loss, tokens read)."""
+def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, device, autocast, group=None) -> tuple[float, int]:
+    """One optimizer step over the micro-batches of `batch` (this process's share, on several
+    processes). Returns (loss, tokens read), of all processes together."""
     micro = [collate(tok, [examples[i] for i in ids], cfg["loss_on"], cfg["max_length"], device) for ids in batch]
     # One loss scale for every method: the sum of token losses over the whole optimizer step
     # divided by the step's number of loss tokens, so accumulation gives exactly the gradient
     # of one big batch.
     n_loss = sum(target_count(b) for b in micro)
+    if group is not None:  # several processes: divide by the GLOBAL count, so the summed gradients are one big batch's
+        n_loss = int(group.sum_numbers([n_loss])[0])
     if n_loss == 0:  # truncation left nothing to learn in this step: skip it
         return float("nan"), 0
     total, tokens = 0.0, 0
@@ -394,14 +402,19 @@ def train_step(model, opt, tok, examples, batch: list[list[int]], cfg: dict, dev
         loss.backward()
         total += float(loss.detach())
         tokens += int(b["attention_mask"].sum())
+    if group is not None:  # the step's loss and tokens over all processes
+        total, tokens = group.sum_numbers([total, tokens])
+        tokens = int(tokens)
     return total, tokens
 
 
-def apply_update(model, opt, cfg: dict) -> tuple[float, dict]:
+def apply_update(model, opt, cfg: dict, group=None) -> tuple[float, dict]:
     """Clip and step. SMF first selects its rows (one selection per optimizer step, over all
     its micro-batches) and clips over the selected rows only (it records the rows it moves:
     opt.moved). Returns the gradient norm before clipping, and for SMF the rows this step
-    read, selected and moved per memory layer (runs.rows_of_step; {} for other methods)."""
+    read, selected and moved per memory layer (runs.rows_of_step; {} for other methods).
+    On several processes the gradients are summed first (SMF: inside select()), so the clip
+    sees the global gradient and every process makes the same update."""
     before = None
     if cfg["method"] == "smf":
         opt.select()
@@ -409,57 +422,90 @@ def apply_update(model, opt, cfg: dict) -> tuple[float, dict]:
         before = runs.rows_before_step(opt)
     else:
         params = [p for p in model.parameters() if p.requires_grad]
+        if group is not None:
+            distributed.sum_grads(params, group)
         gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg["clip"] if cfg["clip"] > 0 else float("inf")))
     opt.step()
     opt.zero_grad(set_to_none=True)
     return gnorm, runs.rows_of_step(opt, before) if before is not None else {}
 
 
-def train(cfg: dict, work: Path, device, progress: bool = True):
+def step_schedule(examples, cfg: dict, steps: int, group=None) -> list[list[list[int]]]:
+    """Per optimizer step, THIS process's micro-batches. One process: batch_schedule. N
+    processes: the schedule one process would follow at batch N x batch_size (the same global
+    batches, a function of the effective batch and the seed), each taking its slice."""
+    lengths = [len(p) + len(c) for p, c in examples]
+    if group is None:
+        return batch_schedule(len(examples), lengths, cfg, steps)
+    whole = batch_schedule(len(examples), lengths, {**cfg, "batch_size": cfg["batch_size"] * group.world}, steps)
+    return [distributed.my_share(b, group.rank, group.world, cfg["batch_size"]) for b in whole]
+
+
+def one_step(step: int, steps: int, model, opt, tok, examples, batch, cfg: dict, device, autocast, finite: list,
+             group=None) -> tuple[dict, int]:
+    """Train optimizer step `step`; returns its log row (no time yet) and the tokens it read."""
+    lr = lr_at(step, steps, cfg)
+    opt.param_groups[0]["lr"] = lr
+    loss, tokens = train_step(model, opt, tok, examples, batch, cfg, device, autocast, group)
+    if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
+        runs.check_step(step, loss, finite)
+        finite.append(loss)
+        gnorm, rows = apply_update(model, opt, cfg, group)
+    else:
+        gnorm, rows = 0.0, {}
+    return {"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "rows": rows}, tokens
+
+
+def train(cfg: dict, work: Path, device, progress: bool = True, group=None):
     """Train in `work` (runs/<name>.partial), resuming from work/state.pt if it is there.
-    Returns (model, tok, log, rows moved per layer and step (SMF; else empty))."""
+    Returns (model, tok, log, rows moved per layer and step (SMF; else empty)). On several
+    processes (group) every process trains its share and only the main one writes."""
     torch.manual_seed(cfg["seed"])
     model, tok = common.load_model(cfg["model"], device=device)
     model.config.use_cache = False
-    model, opt, extras = setup_method(model, tok, cfg, device, progress)
+    model, opt, extras = setup_method(model, tok, cfg, device, progress, group)
     examples = runs.load_examples(cfg)
     check_tokens_to_learn(tok, examples, cfg, device)
     epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
-    steps = cfg["steps"] or max(1, math.ceil(epochs * len(examples) / (cfg["batch_size"] * cfg["grad_accum"])))
+    per_step = cfg["batch_size"] * cfg["grad_accum"] * (group.world if group else 1)  # examples per optimizer step
+    steps = cfg["steps"] or max(1, math.ceil(epochs * len(examples) / per_step))
     cfg["resolved_steps"] = steps
-    schedule = batch_schedule(len(examples), [len(p) + len(c) for p, c in examples], cfg, steps)
+    schedule = step_schedule(examples, cfg, steps, group)
     start, log = runs.resume_state(work, model, opt, cfg)
-    if extras.get("background") is not None:
+    writes = group is None or group.main  # only the main process writes
+    if writes and extras.get("background") is not None:
         extras["background"].save(str(work / "background.safetensors"))
-    runs.write_log(work, log)  # the log on disk restarts from the checkpoint's steps
+    if writes:
+        runs.write_log(work, log)  # the log on disk restarts from the checkpoint's steps
 
     def save_state(step: int):
         runs.check_weights(model, cfg, step)  # a checkpoint never holds non-finite weights
-        runs.write_state(work, {"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
-                                "rng": torch.get_rng_state(), "log": log})
+        if writes:
+            runs.write_state(work, {"step": step, "trainable": runs.trainable_state(model, cfg), "optimizer": opt.state_dict(),
+                                    "rng": torch.get_rng_state(), "log": log})
+        if group is not None:
+            group.barrier()  # no process goes on (or exits) before the checkpoint is written
 
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(cfg["bf16"]))
     model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=cfg["method"], disable=not progress, dynamic_ncols=True)
     t0, tokens_seen = time.time(), 0
+    if group is not None:
+        group.take_sent()  # the log counts each step's bytes (the background's were sent once, before)
     finite = [r["loss"] for r in log if math.isfinite(r["loss"])]  # the divergence check's history (kept on resume)
-    with runs.StopAfterStep() as ctrl_c:
+    with runs.StopAfterStep(sigterm=group is not None) as ctrl_c:
         for step in bar:
-            lr = lr_at(step, steps, cfg)
-            opt.param_groups[0]["lr"] = lr
-            loss, tokens = train_step(model, opt, tok, examples, schedule[step], cfg, device, autocast)
+            row, tokens = one_step(step, steps, model, opt, tok, examples, schedule[step], cfg, device, autocast, finite, group)
             tokens_seen += tokens
-            if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
-                runs.check_step(step, loss, finite)
-                finite.append(loss)
-                gnorm, rows = apply_update(model, opt, cfg)
-            else:
-                gnorm, rows = 0.0, {}
-            log.append({"step": step + 1, "loss": loss, "lr": lr, "grad_norm": gnorm, "time": time.time() - t0}
-                       | ({"rows": rows} if rows else {}))  # SMF: {layer: rows read, selected, moved}
-            runs.append_log(work, log[-1])
-            bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
-            if ctrl_c.asked:
+            rows = row.pop("rows")
+            # Ctrl-C (or torchrun's SIGTERM) on any process stops every process after this same step
+            stop = ctrl_c.asked if group is None else group.sum_numbers([float(ctrl_c.asked)])[0] > 0
+            log.append(row | {"time": time.time() - t0} | ({"rows": rows} if rows else {})  # SMF: {layer: rows read, selected, moved}
+                       | ({"comm_bytes": group.take_sent()} if group else {}))  # bytes all-reduced, by kind
+            if writes:
+                runs.append_log(work, log[-1])
+            bar.set_postfix(loss=f"{row['loss']:.3f}", tok_s=f"{tokens_seen / max(time.time() - t0, 1e-9):.0f}")
+            if stop:
                 save_state(step + 1)
                 raise KeyboardInterrupt
             if (step + 1) % cfg["save_every"] == 0 and step + 1 < steps:
@@ -599,25 +645,60 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.lrs or args.seeds or args.steps_list:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise SystemExit("error: a sweep (--lrs, --seeds, --steps-list) runs one process; start it with python, not torchrun.")
         return runs.sweep(args, argv, resolve_config(args), main)
+    if args.sequence is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise SystemExit("error: a stream (--sequence) runs one process; start it with python, not torchrun.")
     cfg = resolve_config(args)
     if args.name is not None:
         runs.check_name(args.name)
-    device = runs.pick_device(args.device)
+    group = distributed.from_env(args.device)  # None unless torchrun started several processes
+    return start(cfg, args, group)
+
+
+def start(cfg: dict, args, group=None) -> int:
+    """Check the inputs, claim the run folder (the main process) and run; other processes
+    train their share in the folder the main process announces (follow)."""
+    device = group.device if group is not None else runs.pick_device(args.device)
+    if group is not None:
+        cfg["world_size"] = group.world  # recorded in config.json: --resume needs the same number
     runs.validate_inputs(cfg, args.no_eval)
     runs_dir = Path(args.runs_dir)
     if runs_dir.exists() and not runs_dir.is_dir():
         raise SystemExit(f"error: --runs-dir {runs_dir} is a file, not a folder; give a folder (it is made if missing).")
+    if group is not None and not group.main:
+        return follow(cfg, group, device)
     # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
     name = None
     try:
         with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
-            return run(cfg, args, name, runs_dir, device)
+            return run(cfg, args, name, runs_dir, device, group)
     except OSError as e:  # read-only, no space left, ...: one sentence, saying what was kept
         raise SystemExit(runs.os_error_message(e, runs_dir, name)) from None
+    finally:
+        if group is not None and not group.announced:
+            group.broadcast(None)  # stopped before training: the other processes stop too
 
 
-def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
+def follow(cfg: dict, group, device) -> int:
+    """A process other than the main one: trains its share of every step in the folder that the
+    main process chose and announced; writes nothing, and ends once the training is saved
+    (the main process evaluates alone)."""
+    work = group.broadcast(None)
+    if work is None:  # the main process stopped first (and said why)
+        return 1
+    try:
+        train(cfg, Path(work), device, progress=False, group=group)
+    except KeyboardInterrupt:
+        return 130
+    except runs.Diverged:
+        group.barrier()  # the main process parks the run first
+        return 1
+    return 0
+
+
+def run(cfg: dict, args, name: str, runs_dir: Path, device, group=None) -> int:
     """One run, holding its lock: train in runs/<name>.partial, evaluate, then move into place."""
     run_dir, work = runs_dir / name, runs_dir / f"{name}.partial"
     resume = runs.check_folder(run_dir, work, args.resume, args.overwrite)
@@ -627,11 +708,16 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device) -> int:
     work.mkdir(parents=True, exist_ok=True)
     common.write_json(work / "config.json", cfg)
     eval.print_config(cfg, name)
+    if group is not None:  # the other processes train in the same folder (and write nothing)
+        group.announced = group.broadcast(str(work)) is not None
     started = time.time()
     try:
-        model, tok, log, rows_changed = (train_stream if cfg.get("sequence") else train)(cfg, work, device)
+        model, tok, log, rows_changed = (train_stream(cfg, work, device) if cfg.get("sequence")
+                                         else train(cfg, work, device, group=group))
     except runs.Diverged as e:
         dest = runs.park_diverged(work)
+        if group is not None:
+            group.barrier()
         print(f"error: training diverged: {e}. Lower the learning rate (--lr) and run again; the diverged run's "
               f"files were moved to {dest} for inspection (there is nothing in it to resume).", file=sys.stderr)
         return 1

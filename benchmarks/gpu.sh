@@ -18,3 +18,9 @@ python benchmarks/bench_memory.py --device cuda --repeats 10
 if [ "${WITH_HUB:-0}" = 1 ]; then
   python benchmarks/bench_steps.py --device cuda --bf16 --preset paper --repeats 5
 fi
+# On a machine with several GPUs, one run on all of them (one process per GPU, NCCL; N x the
+# batch per step; docs/DISTRIBUTED.md), and what each step sends:
+#   torchrun --nproc_per_node "$(nvidia-smi -L | wc -l)" train.py --method smf --runs-dir runs/multi-gpu
+#   python benchmarks/bench_distributed.py --no-measure
+# Whether one GPU holds the paper preset (Qwen2.5-0.5B's shape, batch 4 x 1,024 tokens):
+#   python benchmarks/bench_paper_preset.py --device cuda --lengths 1024
