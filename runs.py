@@ -367,8 +367,12 @@ def machine_memory() -> int:
 
 def check_memory_size(cfg: dict, d_model: int) -> None:
     """The memory layers' value tables (slots x model width, fp32, per layer), with their
-    gradients and optimizer state (about 3x), must fit in this machine's memory."""
-    need = 3 * 4 * cfg["memory_slots"] * d_model * len(cfg["memory_layers"])
+    gradients and optimizer state, must fit in this machine's memory: about 3 tables per layer
+    (retrofit: a dense gradient and AdamW's two moments; SMF with adamw: the two row-wise
+    moment tables), but SMF with SGD keeps one table (its gradient holds the rows read only,
+    and SGD has no state; docs/BENCHMARK.md, "Large memories")."""
+    sgd_smf = cfg["method"] == "smf" and cfg.get("smf_optimizer") == "sgd"
+    need = (1 if sgd_smf else 3) * 4 * cfg["memory_slots"] * d_model * len(cfg["memory_layers"])
     have = machine_memory()
     if have and need > have:
         raise SystemExit(f"error: --memory-slots {cfg['memory_slots']} needs about {need / 2**30:,.1f} GiB "
@@ -643,20 +647,36 @@ def remove_temporaries(work: Path) -> None:
 
 
 def trainable_state(model, cfg: dict) -> dict[str, torch.Tensor]:
-    """Copies of what the method trains, for the resumable checkpoint (state.pt)."""
+    """Copies of what the method trains, for the resumable checkpoint (state.pt).
+
+    SMF from a fresh memory (no --init-memory): only the value rows that differ from the fresh
+    table, which is all zeros (layer{i}.rows, layer{i}.row_values), so state.pt grows with the
+    rows trained, not with the table (a full copy is 2.4 GB per 1M-row layer); the rows are
+    found by a blockwise scan (memory.changed_rows), without a second table in memory. From
+    --init-memory the start is not zeros, and the whole tables are kept (layer{i}.values)."""
     if cfg["method"] == "smf":  # the value tables, and the output scales when --scale-lr trains them
         mems = memory.memory_layers(model).items()
-        return ({f"layer{i}.values": m.values.weight.detach().clone() for i, m in mems}
-                | {f"layer{i}.scale": m.scale.detach().clone() for i, m in mems if m.scale is not None})
+        out = {f"layer{i}.scale": m.scale.detach().clone() for i, m in mems if m.scale is not None}
+        if cfg.get("init_memory"):
+            return out | {f"layer{i}.values": m.values.weight.detach().clone() for i, m in mems}
+        for i, m in mems:
+            rows = memory.changed_rows(m.values.weight.detach())
+            out |= {f"layer{i}.rows": rows, f"layer{i}.row_values": m.values.weight.detach().index_select(0, rows)}
+        return out
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def load_trainable_state(model, cfg: dict, sd: dict[str, torch.Tensor]) -> None:
-    """Put trainable_state's tensors back in place (resume)."""
+    """Put trainable_state's tensors back in place (resume); its rows-only form is written
+    over a zeroed table (the fresh memory's values)."""
     with torch.no_grad():
         if cfg["method"] == "smf":
             for i, m in memory.memory_layers(model).items():
-                m.values.weight.copy_(sd[f"layer{i}.values"])
+                if f"layer{i}.rows" in sd:
+                    m.values.weight.zero_()
+                    m.values.weight.index_copy_(0, sd[f"layer{i}.rows"], sd[f"layer{i}.row_values"])
+                else:
+                    m.values.weight.copy_(sd[f"layer{i}.values"])
                 if m.scale is not None:
                     m.scale.copy_(sd[f"layer{i}.scale"])
         else:
@@ -806,21 +826,21 @@ def rows_of_step(opt: smf_mini.SparseValueUpdate, before: dict) -> dict[str, dic
     return out
 
 
-def start_values(model, cfg: dict) -> dict[int, torch.Tensor]:
-    """Each memory layer's value table as the run started: regenerated from the seed (a fresh
-    memory, as memory.attach_memory made it) or read from --init-memory's file (either of
-    memory.save_memory's forms: the full tables, or the changed rows over a seed's memory)."""
+def start_values(model, cfg: dict) -> dict[int, torch.Tensor | None]:
+    """Each memory layer's value table as the run started: None for a fresh memory (as
+    memory.attach_memory made it: all zeros, so no table is built), or read from
+    --init-memory's file (either of memory.save_memory's forms: the full tables, or the
+    changed rows over a seed's memory)."""
     mcfg, d_model = model.smf_memory_config, model.config.hidden_size
     if not cfg.get("init_memory"):
-        return {i: m.values.weight.detach() for i, m in memory.fresh_memories(d_model, mcfg, cfg["seed"]).items()}
+        return {i: None for i in mcfg.layers}
     with safe_open(str(init_memory_file(cfg)), framework="pt") as f:
         seed = (f.metadata() or {}).get("regenerate_from_seed")
         t = {k: f.get_tensor(k) for k in f.keys() if k.endswith((".rows", ".values", ".values.weight"))}
     if seed is None:
         return {i: t[f"layer{i}.values.weight"] for i in mcfg.layers}
-    fresh = memory.fresh_memories(d_model, mcfg, int(seed))
-    return {i: fresh[i].values.weight.detach().index_copy(0, t[f"layer{i}.rows"], t[f"layer{i}.values"].to(fresh[i].values.weight.dtype))
-            for i in mcfg.layers}
+    dv = mcfg.value_dim or d_model  # the seed's fresh table is all zeros (memory.ProductKeyMemory)
+    return {i: torch.zeros(mcfg.slots, dv).index_copy(0, t[f"layer{i}.rows"], t[f"layer{i}.values"].float()) for i in mcfg.layers}
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -833,12 +853,15 @@ def row_summary(model, cfg: dict, log: list[dict]) -> dict:
     start = start_values(model, cfg)
     layers = {}
     for i, mem in memory.memory_layers(model).items():
-        delta = mem.values.weight.detach().float().cpu() - start[i].float().cpu()  # (slots, dv)
-        changed = delta.ne(0).any(dim=1)
-        dist = delta[changed].norm(dim=1).double()  # L2 distance of each changed row from its start
+        w = mem.values.weight.detach()
+        rows = memory.changed_rows(w, start[i])  # (changed,), found blockwise: no (slots, dv) difference
+        delta = w.index_select(0, rows).float().cpu()  # (changed, dv)
+        if start[i] is not None:
+            delta -= start[i].index_select(0, rows.to(start[i].device)).float().cpu()
+        dist = delta.norm(dim=1).double()  # L2 distance of each changed row from its start
         steps = [r["rows"][str(i)] for r in log if "rows" in r]
         layers[str(i)] = {
-            "slots": int(delta.shape[0]), "rows_changed": int(changed.sum()), "steps": len(steps),
+            "slots": int(w.shape[0]), "rows_changed": int(rows.numel()), "steps": len(steps),
             "per_step": {k: _spread([s[k] for s in steps]) for k in ("read", "selected", "moved")},
             "moves": sum(s["moved"] for s in steps),  # row moves summed over steps (a row counts once per step it moved)
             "move_l2": ({k: float(torch.quantile(dist, q)) for k, q in MOVE_QUANTILES.items()} | {"mean": float(dist.mean())}

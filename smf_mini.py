@@ -19,6 +19,7 @@ are ranked and trained, they are "rows", and i always indexes them.)
 """
 from __future__ import annotations
 
+import json
 import math
 
 import torch
@@ -44,17 +45,32 @@ class BackgroundStats:
         self.df, self.total, self.n_docs = df, total, n_docs
 
     def save(self, path: str) -> None:
-        tensors = {f"df.{i}": v.cpu() for i, v in self.df.items()} | {f"total.{i}": v.cpu() for i, v in self.total.items()}
+        """Sparse on disk: per layer, the rows background text read (rows.{i}) and their df and
+        total reads, so the file grows with the rows read, not with the table (a 1M-row layer
+        read by 64 documents: ~60K rows). `load` rebuilds the dense (rows,) vectors."""
+        tensors, slots = {}, {}
+        for i, df in self.df.items():
+            rows = (self.total[i] > 0).nonzero().squeeze(1)  # a row some document read (df > 0 too)
+            slots[str(i)] = int(df.numel())
+            tensors |= {f"rows.{i}": rows.cpu(), f"df.{i}": df[rows].cpu(), f"total.{i}": self.total[i][rows].cpu()}
         with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata={"n_docs": str(self.n_docs)})
+            save_file(tensors, tmp, metadata={"n_docs": str(self.n_docs), "slots": json.dumps(slots)})
 
     @classmethod
     def load(cls, path: str, device: str | torch.device = "cpu") -> "BackgroundStats":
         with safe_open(path, framework="pt", device=str(device)) as f:
-            n = int((f.metadata() or {})["n_docs"])
-            df = {int(k.split(".")[1]): f.get_tensor(k) for k in f.keys() if k.startswith("df.")}
-            total = {int(k.split(".")[1]): f.get_tensor(k) for k in f.keys() if k.startswith("total.")}
-        return cls(df, total, n)
+            meta = f.metadata() or {}
+            n, t = int(meta["n_docs"]), {k: f.get_tensor(k) for k in f.keys()}
+        slots = json.loads(meta.get("slots", "{}"))  # absent in the older dense form: stored as is
+
+        def dense(kind: str, i: int) -> torch.Tensor:
+            v = t[f"{kind}.{i}"]
+            if str(i) not in slots:
+                return v
+            return torch.zeros(slots[str(i)], dtype=v.dtype, device=v.device).index_copy_(0, t[f"rows.{i}"], v)
+
+        layers = [int(k.split(".")[1]) for k in t if k.startswith("df.")]
+        return cls({i: dense("df", i) for i in layers}, {i: dense("total", i) for i in layers}, n)
 
 
 @torch.no_grad()
