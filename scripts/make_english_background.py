@@ -28,23 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import tasks  # noqa: E402
 from eval import wikitext_detokenize, wikitext_documents  # noqa: E402
-from make_wiki_probe import SPLITS  # noqa: E402  (the probe's articles, kept out)
+from make_wiki_probe import SPLITS, documents  # noqa: E402  (the probe's articles, kept out; its cutting)
 
 DOC_CHARS, PER_ARTICLE = 2000, 4
 OUT = ROOT / "background" / "wikitext_english.jsonl"
-
-
-def chunks(page: str) -> list[str]:
-    """Paragraphs without headings, cut at sentence ends into ~DOC_CHARS documents."""
-    text = wikitext_detokenize(page)
-    paras = [p.strip() for p in text.split("\n") if p.strip() and not p.strip().startswith("=")]
-    out, cur = [], ""
-    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(paras)):
-        cur = f"{cur} {sentence}".strip()
-        if len(cur) >= DOC_CHARS:
-            out.append(cur)
-            cur = ""
-    return out[:PER_ARTICLE]
 
 
 def touches_a_probe(doc: str, sentences: list[str], probe_text: list[str]) -> bool:
@@ -68,7 +55,7 @@ def main(path: str) -> None:
     lines = [json.loads(x)["text"] for x in open(path, encoding="utf-8")]
     kept_out = {t for titles in SPLITS.values() for t in titles}
     pages = [(re.match(r" = (.*) = \n", p).group(1), p) for p in wikitext_documents(lines)]
-    per_article = [(t, chunks(p)) for t, p in pages if t not in kept_out]
+    per_article = [(t, documents(p, DOC_CHARS, keep_tail=False)[:PER_ARTICLE]) for t, p in pages if t not in kept_out]
     sentences, probe_text = probe_sentences()  # both halves of every probe
     rows, dropped = [], 0
     for i in range(PER_ARTICLE):  # interleave: every article's i-th chunk before any (i+1)-th

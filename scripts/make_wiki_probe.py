@@ -30,17 +30,19 @@ SPLITS = {
 DOC_CHARS = 1200
 
 
-def documents(page: str) -> list[str]:
-    """Paragraphs of one article without headings, joined and cut at sentence ends."""
+def documents(page: str, doc_chars: int = DOC_CHARS, keep_tail: bool = True) -> list[str]:
+    """Paragraphs of one article without headings, joined and cut at sentence ends into
+    documents of at least doc_chars characters; the shorter remainder is kept as a last
+    document if keep_tail and it is over 300 characters."""
     text = wikitext_detokenize(page)
     paras = [p.strip() for p in text.split("\n") if p.strip() and not p.strip().startswith("=")]
     out, cur = [], ""
     for sentence in re.split(r"(?<=[.!?])\s+", " ".join(paras)):
         cur = f"{cur} {sentence}".strip()
-        if len(cur) >= DOC_CHARS:
+        if len(cur) >= doc_chars:
             out.append(cur)
             cur = ""
-    if len(cur) > 300:
+    if keep_tail and len(cur) > 300:
         out.append(cur)
     return out
 
