@@ -454,9 +454,10 @@ def step_schedule(examples, cfg: dict, steps: int, group=None) -> list[list[list
 
 
 def one_step(step: int, steps: int, model, opt, tok, examples, batch, cfg: dict, device, autocast, finite: list,
-             group=None) -> tuple[dict, int]:
-    """Train optimizer step `step`; returns its log row (no time yet) and the tokens it read."""
-    lr = lr_at(step, steps, cfg)
+             group=None, first: int = 0) -> tuple[dict, int]:
+    """Train optimizer step `step`; returns its log row (no time yet) and the tokens it read.
+    first: the step the learning-rate schedule (of `steps` steps) starts at (a stream's stage)."""
+    lr = lr_at(step - first, steps, cfg)
     opt.param_groups[0]["lr"] = lr
     loss, tokens = train_step(model, opt, tok, examples, batch, cfg, device, autocast, group)
     if tokens:  # a step with no target tokens is skipped (logged with loss NaN)
@@ -596,18 +597,13 @@ def train_stage(model, opt, tok, data, cfg: dict, device, work: Path, state: dic
     t0 = time.time()
     with runs.StopAfterStep() as ctrl_c:
         for step in bar:
-            lr = lr_at(step - first, steps, cfg)  # the schedule restarts each stage
-            opt.param_groups[0]["lr"] = lr
-            loss, tokens = train_step(model, opt, tok, examples, schedule[step - first], cfg, device, autocast)
-            gnorm, rows = 0.0, {}
-            if tokens:
-                runs.check_step(step, loss, finite)
-                finite.append(loss)
-                gnorm, rows = apply_update(model, opt, cfg)
-            log.append({"step": step + 1, "stage": state["stage"] + 1, "loss": loss, "lr": lr, "grad_norm": gnorm,
-                        "time": time.time() - t0} | ({"rows": rows} if rows else {}))
+            # the schedule restarts each stage (first = the stage's first step)
+            row, _ = one_step(step, steps, model, opt, tok, examples, schedule[step - first], cfg, device, autocast,
+                              finite, first=first)
+            rows = row.pop("rows")
+            log.append(row | {"stage": state["stage"] + 1, "time": time.time() - t0} | ({"rows": rows} if rows else {}))
             runs.append_log(work, log[-1])
-            bar.set_postfix(loss=f"{loss:.3f}")
+            bar.set_postfix(loss=f"{row['loss']:.3f}")
             state["step"] = step + 1
             if ctrl_c.asked:
                 save_stream_state(model, opt, cfg, work, state)

@@ -24,3 +24,19 @@ def pytest_runtest_makereport(item, call):
         if msg.startswith("part") and ":" in msg:
             rep.outcome = "skipped"
             rep.longrepr = (str(item.path), item.location[1] or 0, f"waits for {msg.split(':')[0]} (not written yet)")
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A tiny random Llama saved as a local model folder, with the offline model's tokenizer
+    (shared by the tests that train through train.py's command line)."""
+    from transformers import AutoTokenizer  # only this fixture needs a tokenizer
+    import common  # the project's modules load after the path is set above
+
+    d = tmp_path_factory.mktemp("tiny-llama")
+    tok = AutoTokenizer.from_pretrained(common.offline_model_dir())
+    model = common.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                     num_attention_heads=2, num_key_value_heads=1, num_hidden_layers=3)
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return str(d)

@@ -7,26 +7,12 @@ import re
 import numpy as np
 import pytest
 
-import common
 import eval
 import runs
 import stats
 import tasks
 import train
 
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    """A tiny random Llama saved as a local model folder, with the offline model's tokenizer."""
-    from transformers import AutoTokenizer  # only this fixture needs a tokenizer
-
-    d = tmp_path_factory.mktemp("tiny-llama-stream")
-    tok = AutoTokenizer.from_pretrained(common.offline_model_dir())
-    model = common.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
-                                     num_attention_heads=2, num_key_value_heads=1, num_hidden_layers=3)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return str(d)
 
 
 def stream_flags(tiny_dir, method="full", steps=3, extra=()):

@@ -13,19 +13,6 @@ import smf_mini
 import train
 
 
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    """A tiny random Llama saved as a local model folder, with the offline model's tokenizer."""
-    from transformers import AutoTokenizer
-
-    d = tmp_path_factory.mktemp("tiny-llama")
-    tok = AutoTokenizer.from_pretrained(common.offline_model_dir())
-    model = common.tiny_random_model("llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
-                                num_attention_heads=2, num_key_value_heads=1, num_hidden_layers=3)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return str(d)
-
 
 def run(tmp_path, *flags):
     return train.main(["--runs-dir", str(tmp_path), *flags])
