@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from test_train import run, small, tiny_dir  # noqa: F401 (tiny_dir is a fixture)
+from test_train import run, small  # the tiny model folder fixture, tiny_dir, is in conftest.py
 
 import common
 import memory

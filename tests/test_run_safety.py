@@ -18,7 +18,7 @@ import common
 import eval
 import runs
 import train
-from test_train import small, tiny_dir  # noqa: F401  (the tiny model folder fixture)
+from test_train import small  # the tiny model folder fixture, tiny_dir, is in conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 
