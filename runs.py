@@ -90,6 +90,11 @@ def check_finite(values: dict) -> None:
             raise SystemExit(f"error: {flag(key)} must be a finite number, got {v!r}.")
 
 
+def mcq_views(cfg: dict) -> list[str]:
+    """--mcq-views as a list (runs recorded before the flag existed trained question,statement)."""
+    return [v.strip() for v in cfg.get("mcq_views", "question,statement").split(",") if v.strip()]
+
+
 def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:
     """The resolved settings, each against its allowed range (task_names: the tasks train.py
     knows); the first problem ends the run in one sentence naming the flag to fix."""
@@ -136,6 +141,8 @@ def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:
         (cfg["steps"] is not None or (cfg["epochs"] or 0) > 0, "give --steps or a positive --epochs"),
         (cfg["train_rows"] is None or cfg["train_rows"] >= 1, "--train-rows must be at least 1"),
         (cfg["retrofit_docs"] is None or cfg["retrofit_docs"] >= 1, "--retrofit-docs must be at least 1"),
+        (bool(mcq_views(cfg)) and set(mcq_views(cfg)) <= set(tasks.MCQ_VIEWS),
+         f"--mcq-views takes a comma-separated list of {', '.join(tasks.MCQ_VIEWS)}, e.g. question,statement"),
     ]
     for ok, msg in checks:
         if not ok:
@@ -218,7 +225,7 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
     if cfg["task"] == "fictional":
         return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"])
     if cfg["task"] == "mcq":
-        return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"))
+        return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"), mcq_views(cfg))
     rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
     pairs = [tasks.medmcqa_training_pair(r) for r in rows if tasks.is_single_choice(r) and r["cop"] in (0, 1, 2, 3)]
     if not pairs:

@@ -309,11 +309,40 @@ def mcq_items(rows: list[dict]) -> list[dict]:
              "prompt": mcq_prompt(r["question"], medmcqa_options(r))} for r in rows]
 
 
-def mcq_training_pairs(rows: list[dict]) -> list[tuple[str, str]]:
-    """(prompt, completion) pairs: each question with the answer's text, then each non-empty
-    explanation as a statement of its own (empty prompt: every token is trained)."""
-    pairs = [(it["prompt"], " " + it["choices"][it["gold"]]) for it in mcq_items(rows)]
-    return pairs + [("", r["exp"]) for r in rows if (r.get("exp") or "").strip()]
+# What each training row becomes (--mcq-views, comma-separated). A held-out question asks the
+# same fact in other words with the options in another order, so a run that only sees each
+# question as written can learn the question (its wording, where the answer sits) instead of
+# the fact. The views give the fact in more than one form, all built offline from the row:
+#   question   the question with its options as the file lists them; the answer's text trained
+#   statement  the explanation (`exp`) as a statement of its own, every token trained
+#   shuffled   the question again with its options rotated 1-3 places (the answer moves)
+#   bare       the question with no options listed: "Question: ...\nAnswer:" then the answer
+MCQ_VIEWS = ("question", "statement", "shuffled", "bare")
+
+
+def mcq_training_pairs(rows: list[dict], views: tuple[str, ...] | list[str] = ("question", "statement")) -> list[tuple[str, str]]:
+    """(prompt, completion) pairs, view by view in MCQ_VIEWS's order: each row's question with
+    the answer's text as completion, each non-empty explanation as a statement (empty prompt:
+    every token is trained), each question with its options rotated, each question bare."""
+    unknown = sorted(set(views) - set(MCQ_VIEWS))
+    if unknown or not views:
+        raise ValueError(f"--mcq-views takes a comma-separated list of {', '.join(MCQ_VIEWS)}; got {','.join(views)!r}.")
+    items, pairs = mcq_items(rows), []
+    for view in MCQ_VIEWS:
+        if view not in views:
+            continue
+        for i, (it, r) in enumerate(zip(items, rows)):
+            answer = " " + it["choices"][it["gold"]]
+            if view == "question":
+                pairs.append((it["prompt"], answer))
+            elif view == "statement" and (r.get("exp") or "").strip():
+                pairs.append(("", r["exp"]))
+            elif view == "shuffled":
+                k = 1 + i % 3  # rows take turns at the three rotations, so the answer lands at every letter
+                pairs.append((mcq_prompt(it["question"], it["choices"][k:] + it["choices"][:k]), answer))
+            elif view == "bare":
+                pairs.append((ask_prompt(it["question"]), answer))
+    return pairs
 
 
 # ---------------------------------------------------------------- probes of what the model already knew

@@ -104,6 +104,26 @@ def test_mcq_task_is_scored_by_option_text_held_out_from_validation_seen_from_tr
     assert eval.default_protocol(cfg) == "tiny"
 
 
+def test_mcq_views_give_each_fact_in_the_forms_asked_for():
+    """--mcq-views: each view's pairs, checked by hand on two rows (one without an explanation):
+    the question as written, the explanation as an all-trained statement, the options rotated
+    so the answer moves to another letter with the same text after 'Answer:', and the question
+    with no options listed."""
+    rows = [tasks.mcq_row(0, "Which drug treats X?", ["a1", "b1", "c1", "d1"], 2, "X is treated with c1.", "drug"),
+            tasks.mcq_row(1, "Which organ does Y harm?", ["a2", "b2", "c2", "d2"], 0, "  ", "organ")]
+    q, s, sh, b = (tasks.mcq_training_pairs(rows, [v]) for v in tasks.MCQ_VIEWS)
+    assert q == [(tasks.mcq_prompt("Which drug treats X?", ["a1", "b1", "c1", "d1"]), " c1"),
+                 (tasks.mcq_prompt("Which organ does Y harm?", ["a2", "b2", "c2", "d2"]), " a2")]
+    assert s == [("", "X is treated with c1.")]  # the blank explanation gives no statement
+    assert sh == [(tasks.mcq_prompt("Which drug treats X?", ["b1", "c1", "d1", "a1"]), " c1"),  # rotated by 1: C -> B
+                  (tasks.mcq_prompt("Which organ does Y harm?", ["c2", "d2", "a2", "b2"]), " a2")]  # by 2: A -> C
+    assert b == [("Question: Which drug treats X?\nAnswer:", " c1"), ("Question: Which organ does Y harm?\nAnswer:", " a2")]
+    assert tasks.mcq_training_pairs(rows) == q + s  # the default: question,statement
+    assert tasks.mcq_training_pairs(rows, ["bare", "question"]) == q + b  # views come in MCQ_VIEWS's order
+    with pytest.raises(ValueError, match="--mcq-views takes"):
+        tasks.mcq_training_pairs(rows, ["question", "paraphrase"])
+
+
 def test_perplexity_of_uniform_model_is_vocab_size(tok):
     lm = UniformLM(len(tok))
     text = "The quick brown fox jumps over the lazy dog. " * 5

@@ -139,6 +139,8 @@ BAD += [
      "more than the model's context of"),
     ("medmcqa-question-beyond-context", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/longq"],
      "more than the model's context of"),
+    ("mcq-views-unknown", ["TINY", "--task", "mcq", "--mcq-views", "question,paraphrase"], "--mcq-views takes a comma-separated list"),
+    ("mcq-views-empty", ["TINY", "--task", "mcq", "--mcq-views", ","], "--mcq-views takes a comma-separated list"),
     ("mcq-data-is-folder", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/isdir"], "is a folder"),
     ("medmcqa-only-multi", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/multi"], "no single-choice row with an answer"),
     ("medmcqa-option-number", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/opbnum"], "row 1: opb must be text"),
