@@ -317,10 +317,12 @@ def mcq_items(rows: list[dict]) -> list[dict]:
 #   statement  the explanation (`exp`) as a statement of its own, every token trained
 #   shuffled   the question again with its options rotated 1-3 places (the answer moves)
 #   bare       the question with no options listed: "Question: ...\nAnswer:" then the answer
+# All four are the default: on a dev world they learned the reworded questions best within the
+# drift limit (results/mcq-task/dev/CHOICE.md; docs/RECIPE.md).
 MCQ_VIEWS = ("question", "statement", "shuffled", "bare")
 
 
-def mcq_training_pairs(rows: list[dict], views: tuple[str, ...] | list[str] = ("question", "statement")) -> list[tuple[str, str]]:
+def mcq_training_pairs(rows: list[dict], views: tuple[str, ...] | list[str] = MCQ_VIEWS) -> list[tuple[str, str]]:
     """(prompt, completion) pairs, view by view in MCQ_VIEWS's order: each row's question with
     the answer's text as completion, each non-empty explanation as a statement (empty prompt:
     every token is trained), each question with its options rotated, each question bare."""

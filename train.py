@@ -122,7 +122,7 @@ PRESETS: dict[str, dict] = {
         memory_key_dim=256, memory_mode="add", top_t=1000, rule="tfidf", smf_optimizer="sgd", smf_lr=8000.0, row_step_cap=5.0,
         min_read_ratio=0.0, scale_lr=0.0,
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
-        retrofit_docs=64, retrofit_epochs=None, train_rows=None, mcq_views="question,statement", steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
+        retrofit_docs=64, retrofit_epochs=None, train_rows=None, mcq_views="question,statement,shuffled,bare", steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0, loss_on="answer",
         bf16=False, eval_limit=None, save_every=10,
     ),
     "paper": dict(
@@ -130,7 +130,7 @@ PRESETS: dict[str, dict] = {
         background_docs=2000, background_max_length=512, memory_layers=[6, 12, 18], memory_slots=16_384,
         memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add", top_t=512, rule="kl",
         smf_optimizer="adamw", smf_lr=5e-4, row_step_cap=0.0, min_read_ratio=0.0, scale_lr=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=2e-4,
-        full_lr=5e-5, retrofit_lr=5e-4, retrofit_docs=None, retrofit_epochs=2, train_rows=60_000, mcq_views="question,statement", steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
+        full_lr=5e-5, retrofit_lr=5e-4, retrofit_docs=None, retrofit_epochs=2, train_rows=60_000, mcq_views="question,statement,shuffled,bare", steps=None, epochs=3, batch_size=4, grad_accum=4, max_length=1024,
         warmup=100, clip=1.0, loss_on="all", bf16=True, eval_limit=1000, seed=0, save_every=500,
     ),
 }
@@ -150,8 +150,9 @@ PRESETS["sparse"] = dict(PRESETS["tiny"], memory_layers=[4], memory_slots=1_048_
 # --task mcq takes its step budget from the data: on the presets that count steps (tiny, sparse),
 # a --task mcq run without --steps or --epochs trains MCQ_EPOCHS epochs over its training
 # examples (all views of all rows), so 120 facts and 1,200 facts each get the same number of
-# passes. 2 epochs is 60 steps for scripts/make_mcq_task.py's 120 facts with the default views:
-# the budget docs/RECIPE.md measured. Chosen on a dev world: results/mcq-task/dev/CHOICE.md.
+# passes. The default views (each row as written, its explanation, its options rotated, and
+# bare) and the 2 epochs were chosen together on a dev world (results/mcq-task/dev/CHOICE.md,
+# docs/RECIPE.md): for scripts/make_mcq_task.py's 120 facts that is 480 examples, 120 steps.
 MCQ_EPOCHS = 2.0
 
 # flag name -> (type, help). Every preset key is a flag; its default comes from the preset.

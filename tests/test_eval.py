@@ -118,7 +118,7 @@ def test_mcq_views_give_each_fact_in_the_forms_asked_for():
     assert sh == [(tasks.mcq_prompt("Which drug treats X?", ["b1", "c1", "d1", "a1"]), " c1"),  # rotated by 1: C -> B
                   (tasks.mcq_prompt("Which organ does Y harm?", ["c2", "d2", "a2", "b2"]), " a2")]  # by 2: A -> C
     assert b == [("Question: Which drug treats X?\nAnswer:", " c1"), ("Question: Which organ does Y harm?\nAnswer:", " a2")]
-    assert tasks.mcq_training_pairs(rows) == q + s  # the default: question,statement
+    assert tasks.mcq_training_pairs(rows) == q + s + sh + b  # the default: all four
     assert tasks.mcq_training_pairs(rows, ["bare", "question"]) == q + b  # views come in MCQ_VIEWS's order
     with pytest.raises(ValueError, match="--mcq-views takes"):
         tasks.mcq_training_pairs(rows, ["question", "paraphrase"])

@@ -146,9 +146,10 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
     flags = small(tiny_dir, "smf")
     flags = [f for i, f in enumerate(flags) if f != "--no-eval" and "--steps" not in flags[i - 1 : i + 1]]
     assert run(tmp_path, *flags, "--task", "mcq", "--data-dir", str(data), "--eval-limit", "3") == 0
-    # no --steps: the budget is MCQ_EPOCHS epochs over the 24 examples in batches of 36
+    # no --steps: the budget is MCQ_EPOCHS epochs over the default views' 48 examples (4 per fact) in batches of 36
     config = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
-    assert config["steps"] is None and config["resolved_steps"] == math.ceil(train.MCQ_EPOCHS * 24 / 36) == 2
+    assert config["mcq_views"] == "question,statement,shuffled,bare"
+    assert config["steps"] is None and config["resolved_steps"] == math.ceil(train.MCQ_EPOCHS * 48 / 36) == 3
     res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
     assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
     # results.json carries SMF's record of its memory rows (rows.json), also when eval.py rewrites it
