@@ -594,6 +594,15 @@ GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory"
 ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0}
 
 
+def with_added_settings(cfg: dict) -> dict:
+    """A run's settings with those added since it was made, at the values it used in effect.
+    --mcq-views only exists for --task mcq runs (train.resolve_config keeps it out of the others);
+    an mcq run made before it trained each row as its question and its explanation."""
+    if cfg.get("task") != "mcq":
+        return {**ADDED_SETTINGS, **{k: v for k, v in cfg.items() if k != "mcq_views"}}
+    return {**ADDED_SETTINGS, "mcq_views": "question,statement", **cfg}
+
+
 def results_problem(r) -> str | None:
     """Why a results.json cannot be compared (None: it can): not an object, no base or trained
     numbers, or item lists that do not give the numbers beside them (a cut or edited file)."""
@@ -651,7 +660,7 @@ def _read_results(run_dirs) -> list[dict]:
         if problem:
             print(f"skipping {d}: {problem}")
             continue
-        cfg = {**ADDED_SETTINGS, **cfg}
+        cfg = with_added_settings(cfg)
         rows.append(dict(r, name=d.name, cfg=cfg, seed=cfg.get("seed"), split=r.get("trained", r).get("split", cfg.get("split", "test"))))
     return rows
 

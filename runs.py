@@ -225,7 +225,11 @@ def training_examples(cfg: dict) -> list[tuple[str, str]]:
     if cfg["task"] == "fictional":
         return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"])
     if cfg["task"] == "mcq":
-        return tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"), mcq_views(cfg))
+        pairs = tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"), mcq_views(cfg))
+        if not pairs:  # only 'statement' asked for, and no row has an explanation
+            raise ValueError("--mcq-views statement found no explanation (exp) in the training rows to train on; "
+                             "add question to --mcq-views.")
+        return pairs
     rows = tasks.medmcqa_rows(cfg["data_dir"], "train")
     pairs = [tasks.medmcqa_training_pair(r) for r in rows if tasks.is_single_choice(r) and r["cop"] in (0, 1, 2, 3)]
     if not pairs:
@@ -599,7 +603,7 @@ def check_resume_settings(work: Path, cfg: dict) -> None:
         raise SystemExit(f"error: the interrupted run at {work} was trained on {was} process(es), not {now_n}; "
                          f"resume it with {how} and the same flags.")
     # a setting added since that run was made counts as the value it had in effect then
-    saved = json.loads(json.dumps({**eval.ADDED_SETTINGS, **saved}))
+    saved = json.loads(json.dumps(eval.with_added_settings(saved)))
     now = json.loads(json.dumps(cfg, default=str))
     diff = sorted(k for k in set(saved) | set(now) if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k))
     if diff:
@@ -995,7 +999,8 @@ def sweep(args, argv: list[str], cfg: dict, main) -> int:
     for lr in lrs:
         for steps in steps_list:
             for seed in seeds:
-                name = f"{cfg['method']}-{cfg['split']}-lr{lr:g}-st{steps}-s{seed}"
+                budget = f"st{steps}" if steps is not None else f"ep{cfg['epochs']:g}"  # no --steps: the epochs
+                name = f"{cfg['method']}-{cfg['split']}-lr{lr:g}-{budget}-s{seed}"
                 if (Path(args.runs_dir) / name / "results.json").exists() or (args.no_eval and (Path(args.runs_dir) / name).exists()):
                     print(f"sweep: {name} is finished; skipped.")
                     continue

@@ -340,7 +340,7 @@ def mcq_training_pairs(rows: list[dict], views: tuple[str, ...] | list[str] = MC
             elif view == "statement" and (r.get("exp") or "").strip():
                 pairs.append(("", r["exp"]))
             elif view == "shuffled":
-                k = 1 + i % 3  # rows take turns at the three rotations, so the answer lands at every letter
+                k = 1 + i % 3  # rows take turns at the three rotations; the answer never stays at its letter
                 pairs.append((mcq_prompt(it["question"], it["choices"][k:] + it["choices"][:k]), answer))
             elif view == "bare":
                 pairs.append((ask_prompt(it["question"]), answer))

@@ -188,8 +188,8 @@ FLAG_HELP = {
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
     "mcq_views": (str, "--task mcq: what each training row becomes, comma-separated: question (as written), statement (its "
                        "explanation), shuffled (options rotated), bare (no options listed); docs/RECIPE.md"),
-    "steps": (int, f"optimizer steps (per stage with --sequence; overrides epochs; at most {runs.MAX_STEPS:,}; --task mcq "
-                   f"without --steps: --epochs, {MCQ_EPOCHS:g} unless given)"),
+    "steps": (int, f"optimizer steps (per stage with --sequence; overrides epochs; at most {runs.MAX_STEPS:,}); with --task mcq "
+                   f"on tiny / sparse, no --steps means --epochs passes over its examples ({MCQ_EPOCHS:g} unless given)"),
     "epochs": (float, "epochs over the training set (used when steps is not set)"),
     "batch_size": (int, "sequences per micro-batch"),
     "grad_accum": (int, "micro-batches per optimizer step"),
@@ -260,8 +260,14 @@ def resolve_config(args: argparse.Namespace) -> dict:
             cfg["memory_layers"] = [int(x) for x in cfg["memory_layers"].split(",") if x.strip()]
         except ValueError:
             raise SystemExit(f"error: --memory-layers takes comma-separated integers like 12,20; got {args.memory_layers!r}.")
-    if cfg["task"] == "mcq" and args.steps is None and cfg["steps"] is not None:  # a budget that follows the data's size
-        cfg.update(steps=None, epochs=args.epochs or MCQ_EPOCHS)
+    if cfg["task"] != "mcq":  # --mcq-views shapes --task mcq's rows only; other runs do not record it
+        if args.mcq_views is not None:
+            raise SystemExit("error: --mcq-views applies to --task mcq only; drop it, or add --task mcq --data-dir DIR.")
+        del cfg["mcq_views"]
+    elif {v.strip() for v in cfg["mcq_views"].split(",")} <= set(tasks.MCQ_VIEWS):  # one spelling per set of views
+        cfg["mcq_views"] = ",".join(v for v in tasks.MCQ_VIEWS if v in {x.strip() for x in cfg["mcq_views"].split(",")})
+    if cfg["task"] == "mcq" and args.method != "retrofit" and args.steps is None and cfg["steps"] is not None:
+        cfg.update(steps=None, epochs=MCQ_EPOCHS if args.epochs is None else args.epochs)  # a budget that follows the data
     lr_key = {"smf": "smf_lr", "lora": "lora_lr", "full": "full_lr", "retrofit": "retrofit_lr"}[args.method]
     if args.lr is not None:
         cfg[lr_key] = args.lr

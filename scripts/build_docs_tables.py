@@ -139,6 +139,13 @@ TABLES: dict[str, dict] = {
         ("SMF, the second default (top-t 2000, lr 4000)", [MCQ + "mcq-smf-default"]),
         ("LoRA (lr 1e-3)", [MCQ + "mcq-lora-default"]),
         ("full (lr 1e-4)", [MCQ + "mcq-full-default"])]},
+    "mcq-views-dev": {"kind": "groups", "seen": True, "rows": [
+        ("question, statement; 2 epochs (60 steps; the earlier default)", [MCQ + "dev/qs-e2"]),
+        ("question, statement; 4 epochs (120 steps)", [MCQ + "dev/qs-e4"]),
+        ("+ shuffled; 2 epochs (90 steps)", [MCQ + "dev/qss-e2"]),
+        ("+ shuffled; 4 epochs (180 steps)", [MCQ + "dev/qss-e4"]),
+        ("**+ shuffled, bare; 2 epochs (120 steps): chosen**", [MCQ + "dev/all-e2"]),
+        ("+ shuffled, bare; 4 epochs (240 steps)", [MCQ + "dev/all-e4"])]},
     "harness": {"kind": "harness", "file": R + "harness/check-62-pages.json"},
 }
 

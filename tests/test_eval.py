@@ -110,14 +110,18 @@ def test_mcq_views_give_each_fact_in_the_forms_asked_for():
     so the answer moves to another letter with the same text after 'Answer:', and the question
     with no options listed."""
     rows = [tasks.mcq_row(0, "Which drug treats X?", ["a1", "b1", "c1", "d1"], 2, "X is treated with c1.", "drug"),
-            tasks.mcq_row(1, "Which organ does Y harm?", ["a2", "b2", "c2", "d2"], 0, "  ", "organ")]
+            tasks.mcq_row(1, "Which organ does Y harm?", ["a2", "b2", "c2", "d2"], 0, "  ", "organ"),
+            tasks.mcq_row(2, "What causes Z?", ["a3", "b3", "c3", "d3"], 3, "Z is caused by d3.", "pathogen")]
     q, s, sh, b = (tasks.mcq_training_pairs(rows, [v]) for v in tasks.MCQ_VIEWS)
     assert q == [(tasks.mcq_prompt("Which drug treats X?", ["a1", "b1", "c1", "d1"]), " c1"),
-                 (tasks.mcq_prompt("Which organ does Y harm?", ["a2", "b2", "c2", "d2"]), " a2")]
-    assert s == [("", "X is treated with c1.")]  # the blank explanation gives no statement
+                 (tasks.mcq_prompt("Which organ does Y harm?", ["a2", "b2", "c2", "d2"]), " a2"),
+                 (tasks.mcq_prompt("What causes Z?", ["a3", "b3", "c3", "d3"]), " d3")]
+    assert s == [("", "X is treated with c1."), ("", "Z is caused by d3.")]  # the blank explanation gives no statement
     assert sh == [(tasks.mcq_prompt("Which drug treats X?", ["b1", "c1", "d1", "a1"]), " c1"),  # rotated by 1: C -> B
-                  (tasks.mcq_prompt("Which organ does Y harm?", ["c2", "d2", "a2", "b2"]), " a2")]  # by 2: A -> C
-    assert b == [("Question: Which drug treats X?\nAnswer:", " c1"), ("Question: Which organ does Y harm?\nAnswer:", " a2")]
+                  (tasks.mcq_prompt("Which organ does Y harm?", ["c2", "d2", "a2", "b2"]), " a2"),  # by 2: A -> C
+                  (tasks.mcq_prompt("What causes Z?", ["d3", "a3", "b3", "c3"]), " d3")]  # by 3: D -> A
+    assert b == [("Question: Which drug treats X?\nAnswer:", " c1"), ("Question: Which organ does Y harm?\nAnswer:", " a2"),
+                 ("Question: What causes Z?\nAnswer:", " d3")]
     assert tasks.mcq_training_pairs(rows) == q + s + sh + b  # the default: all four
     assert tasks.mcq_training_pairs(rows, ["bare", "question"]) == q + b  # views come in MCQ_VIEWS's order
     with pytest.raises(ValueError, match="--mcq-views takes"):

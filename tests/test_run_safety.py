@@ -141,6 +141,8 @@ BAD += [
      "more than the model's context of"),
     ("mcq-views-unknown", ["TINY", "--task", "mcq", "--mcq-views", "question,paraphrase"], "--mcq-views takes a comma-separated list"),
     ("mcq-views-empty", ["TINY", "--task", "mcq", "--mcq-views", ","], "--mcq-views takes a comma-separated list"),
+    ("mcq-views-other-task", ["TINY", "--mcq-views", "bare"], "--mcq-views applies to --task mcq only"),
+    ("mcq-epochs-zero", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/multival", "--epochs", "0"], "a positive --epochs"),
     ("mcq-data-is-folder", ["TINY", "--task", "mcq", "--data-dir", "{tmp}/isdir"], "is a folder"),
     ("medmcqa-only-multi", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/multi"], "no single-choice row with an answer"),
     ("medmcqa-option-number", ["TINY", "--task", "medmcqa", "--data-dir", "{tmp}/opbnum"], "row 1: opb must be text"),
@@ -376,6 +378,28 @@ def test_resume_of_a_run_made_before_a_setting_was_added(tmp_path):
     runs.check_resume_settings(tmp_path, cfg)
     with pytest.raises(SystemExit, match=r"scale_lr \(0.0 -> 0.01\)"):
         runs.check_resume_settings(tmp_path, dict(cfg, scale_lr=0.01))
+
+
+def test_mcq_views_is_an_mcq_setting_and_old_mcq_runs_trained_question_and_statement(tmp_path):
+    """--mcq-views came after runs were made. A fictional run neither records it nor is compared
+    on it (resume and --compare's groups); an mcq run recorded before it trained
+    question,statement, so it resumes and groups with that value and not with the new default."""
+    p = train.build_parser()
+    fict = train.resolve_config(p.parse_args([]))
+    assert "mcq_views" not in fict
+    (tmp_path / "config.json").write_text(json.dumps(dict(json.loads(json.dumps(fict, default=str)),
+                                                          mcq_views="question,statement,shuffled,bare")))
+    runs.check_resume_settings(tmp_path, fict)  # a stray value on a fictional run changes nothing
+    mcq = train.resolve_config(p.parse_args(["--task", "mcq", "--data-dir", str(tmp_path)]))
+    old = {k: v for k, v in json.loads(json.dumps(mcq, default=str)).items() if k != "mcq_views"}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    with pytest.raises(SystemExit, match=r"mcq_views \('question,statement' -> 'question,statement,shuffled,bare'\)"):
+        runs.check_resume_settings(tmp_path, mcq)
+    runs.check_resume_settings(tmp_path, dict(mcq, mcq_views="question,statement"))
+    group = eval._group_settings
+    assert group(eval.with_added_settings(old)) == group(eval.with_added_settings(dict(mcq, mcq_views="question,statement")))
+    assert group(eval.with_added_settings(old)) != group(eval.with_added_settings(mcq))
+    assert group(eval.with_added_settings(dict(fict, mcq_views="bare"))) == group(eval.with_added_settings(fict))
 
 
 def interrupt_at(monkeypatch, step: int) -> None:

@@ -27,8 +27,11 @@ def small(tiny_dir, method, steps=6, extra=()):
 def test_presets_resolve_and_flags_override():
     p = train.build_parser()
     cfg = train.resolve_config(p.parse_args([]))
-    mcq = [train.resolve_config(p.parse_args(["--task", "mcq"] + f)) for f in ([], ["--epochs", "3"], ["--steps", "7"])]
-    assert [(c["steps"], c["epochs"]) for c in mcq] == [(None, train.MCQ_EPOCHS), (None, 3.0), (7, None)]
+    mcq = [train.resolve_config(p.parse_args(["--task", "mcq"] + f))
+           for f in ([], ["--epochs", "3"], ["--steps", "7"], ["--method", "retrofit"], ["--preset", "paper"])]
+    # the budget follows the data on tiny; --steps wins; a retrofit trains on background text; paper counts epochs already
+    assert [(c["steps"], c["epochs"]) for c in mcq] == [(None, train.MCQ_EPOCHS), (None, 3.0), (7, None), (60, None), (None, 3)]
+    assert train.resolve_config(p.parse_args(["--task", "mcq", "--mcq-views", " bare,question"]))["mcq_views"] == "question,bare"
     assert cfg["method"] == "smf" and cfg["preset"] == "tiny" and cfg["model"] == common.OFFLINE_MODEL
     assert cfg["lr"] == train.PRESETS["tiny"]["smf_lr"]
     paper = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "lora"]))
@@ -148,7 +151,7 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
     assert run(tmp_path, *flags, "--task", "mcq", "--data-dir", str(data), "--eval-limit", "3") == 0
     # no --steps: the budget is MCQ_EPOCHS epochs over the default views' 48 examples (4 per fact) in batches of 36
     config = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
-    assert config["mcq_views"] == "question,statement,shuffled,bare"
+    assert config["mcq_views"] == "question,statement,shuffled,bare" and len(runs.training_examples(config)) == 48
     assert config["steps"] is None and config["resolved_steps"] == math.ceil(train.MCQ_EPOCHS * 48 / 36) == 3
     res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
     assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
