@@ -146,6 +146,11 @@ TABLES: dict[str, dict] = {
         ("+ shuffled; 4 epochs (180 steps)", [MCQ + "dev/qss-e4"]),
         ("**+ shuffled, bare; 2 epochs (120 steps): chosen**", [MCQ + "dev/all-e2"]),
         ("+ shuffled, bare; 4 epochs (240 steps)", [MCQ + "dev/all-e4"])]},
+    "mcq-views-test": {"kind": "groups", "seen": True, "rows": [
+        ("**SMF, the default: all four views, 2 epochs (120 steps)**", [MCQ + "test/smf-default", MCQ + "test/smf-default-s1"]),
+        ("SMF, question and statement, 60 steps (the earlier default)", [MCQ + "test/smf-before", MCQ + "test/smf-before-s1"]),
+        ("full (lr 1e-4), all four views, 2 epochs", [MCQ + "test/full-default"]),
+        ("LoRA (lr 1e-3), all four views, 2 epochs", [MCQ + "test/lora-default"])]},
     "harness": {"kind": "harness", "file": R + "harness/check-62-pages.json"},
 }
 
