@@ -146,7 +146,8 @@ PRESETS: dict[str, dict] = {
 # does not learn the facts: dev task accuracy 0.254 against the base model's 0.252 (480 items).
 # Explored after the choice (dev seed 0, results/sparse/dev/LONGER.md): 240 steps of the preset
 # 0.317; top-t 2000 at lr 4000 learns, 0.425 at 240 steps and 0.475 at 540, at no drift, and
-# stalls there (docs/SPARSE.md). The preset keeps the values its rule chose.
+# stalls there; two 1M-row layers reach 0.538 and four 0.600 at 240 steps, still at no drift
+# (docs/SPARSE.md). The preset keeps the values its rule chose.
 PRESETS["sparse"] = dict(PRESETS["tiny"], memory_layers=[4], memory_slots=1_048_576, top_t=500, smf_optimizer="sgd",
                          smf_lr=16000.0, row_step_cap=5.0)
 
