@@ -592,6 +592,7 @@ GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory"
 # Settings added after some runs were made, with the value that those older runs used
 # in effect, so that an old run groups with a new one that has the same settings.
 ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0}
+MCQ_VIEWS_BEFORE_FLAG = "question,statement"  # what an mcq run made before --mcq-views trained
 
 
 def with_added_settings(cfg: dict) -> dict:
@@ -600,7 +601,7 @@ def with_added_settings(cfg: dict) -> dict:
     an mcq run made before it trained each row as its question and its explanation."""
     if cfg.get("task") != "mcq":
         return {**ADDED_SETTINGS, **{k: v for k, v in cfg.items() if k != "mcq_views"}}
-    return {**ADDED_SETTINGS, "mcq_views": "question,statement", **cfg}
+    return {**ADDED_SETTINGS, "mcq_views": MCQ_VIEWS_BEFORE_FLAG, **cfg}
 
 
 def results_problem(r) -> str | None:

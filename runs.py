@@ -92,7 +92,7 @@ def check_finite(values: dict) -> None:
 
 def mcq_views(cfg: dict) -> list[str]:
     """--mcq-views as a list (runs recorded before the flag existed trained question,statement)."""
-    return [v.strip() for v in cfg.get("mcq_views", "question,statement").split(",") if v.strip()]
+    return [v.strip() for v in cfg.get("mcq_views", eval.MCQ_VIEWS_BEFORE_FLAG).split(",") if v.strip()]
 
 
 def check_settings(cfg: dict, task_names: tuple[str, ...]) -> None:

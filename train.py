@@ -268,8 +268,8 @@ def resolve_config(args: argparse.Namespace) -> dict:
         if args.mcq_views is not None:
             raise SystemExit("error: --mcq-views applies to --task mcq only; drop it, or add --task mcq --data-dir DIR.")
         del cfg["mcq_views"]
-    elif {v.strip() for v in cfg["mcq_views"].split(",")} <= set(tasks.MCQ_VIEWS):  # one spelling per set of views
-        cfg["mcq_views"] = ",".join(v for v in tasks.MCQ_VIEWS if v in {x.strip() for x in cfg["mcq_views"].split(",")})
+    elif set(runs.mcq_views(cfg)) <= set(tasks.MCQ_VIEWS):  # one spelling per set of views (check_settings names bad ones)
+        cfg["mcq_views"] = ",".join(v for v in tasks.MCQ_VIEWS if v in runs.mcq_views(cfg))
     if cfg["task"] == "mcq" and args.method != "retrofit" and args.steps is None and cfg["steps"] is not None:
         cfg.update(steps=None, epochs=MCQ_EPOCHS if args.epochs is None else args.epochs)  # a budget that follows the data
     lr_key = {"smf": "smf_lr", "lora": "lora_lr", "full": "full_lr", "retrofit": "retrofit_lr"}[args.method]
