@@ -24,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+import inputs
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
@@ -250,6 +252,10 @@ def model_config(model: str):
         if not (path / "config.json").exists():
             raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
                              "(make one with save_pretrained).")
+    if hub_like:  # offline: refused at once, not after the hub client's retries
+        inputs.check(inputs.hub_needed, model, "model", f"--model {model}", f"use --model {OFFLINE_MODEL} or a local model folder")
+    else:  # config, tokenizer and weights there and whole, before anything loads
+        inputs.check(inputs.model_folder, path, f"--model {model}")
     try:
         config = AutoConfig.from_pretrained(str(path))
         int(config.num_hidden_layers), int(config.hidden_size)

@@ -20,6 +20,7 @@ import hashlib
 import importlib.metadata
 import json
 import math
+import os
 import re
 import string
 import sys
@@ -32,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 import common
+import inputs
 import memory
 import tasks
 from scoring import choice_accuracy, greedy_generate, letter_accuracy, perplexity, rolling_loglik, shared_prompt_logprobs
@@ -487,6 +489,26 @@ def load_run(run_dir, device="cpu"):
     config.json (cfg["model"] names the base model; common.load_model(cfg["model"]) loads it
     for a comparison). A missing or unfinished run ends in one sentence (SystemExit)."""
     run_dir = Path(run_dir)
+    cfg = check_run(run_dir)
+    if cfg["method"] == "full":
+        model, tok = common.load_model(str(run_dir / "model"), device=device)
+    else:
+        model, tok = common.load_model(cfg["model"], device=device)
+        if cfg["method"] == "lora":
+            from peft import PeftModel  # only LoRA runs need peft (and its ~1 s import)
+
+            model = PeftModel.from_pretrained(model, str(run_dir / "adapter"))
+        else:
+            memory.load_memory(model, str(run_dir / "memory.safetensors"))
+            model.to(device)
+    return model.eval(), tok, cfg
+
+
+def check_run(run_dir) -> dict:
+    """A finished run folder, checked whole before anything loads (config.json, the base
+    model's folder, the checkpoint in its method's form, rows.json); returns its config.
+    Each problem is one sentence (SystemExit)."""
+    run_dir = Path(run_dir)
     partial = run_dir.with_name(run_dir.name + ".partial")
     if run_dir.name.endswith(".partial"):
         raise SystemExit(f"error: {run_dir} is an unfinished run (still training, or interrupted); let it finish, "
@@ -496,30 +518,15 @@ def load_run(run_dir, device="cpu"):
                          "let it finish, or continue it with train.py --resume.")
     if not run_dir.is_dir():
         raise SystemExit(f"error: there is no run folder {run_dir}; train one with python train.py (it prints where the run is saved).")
-    if not (run_dir / "config.json").exists():
+    if not os.path.lexists(run_dir / "config.json"):
         raise SystemExit(f"error: {run_dir} is not a finished run (no config.json); train one with train.py.")
     try:
-        cfg = json.loads((run_dir / "config.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise SystemExit(f"error: {run_dir}/config.json is not valid JSON (a damaged file); rerun the training.") from None
-    method = cfg.get("method") if isinstance(cfg, dict) else None
-    ckpt = {"full": "model", "lora": "adapter", "smf": "memory.safetensors", "retrofit": "memory.safetensors"}.get(method)
-    if ckpt is None:
-        raise SystemExit(f"error: {run_dir}/config.json names an unknown method {method!r}.")
-    if not (run_dir / ckpt).exists():
-        raise SystemExit(f"error: {run_dir} has no checkpoint ({ckpt} is missing); the run did not finish.")
-    if method == "full":
-        model, tok = common.load_model(str(run_dir / "model"), device=device)
-    else:
-        model, tok = common.load_model(cfg["model"], device=device)
-        if method == "lora":
-            from peft import PeftModel  # only LoRA runs need peft (and its ~1 s import)
-
-            model = PeftModel.from_pretrained(model, str(run_dir / "adapter"))
-        else:
-            memory.load_memory(model, str(run_dir / "memory.safetensors"))
-            model.to(device)
-    return model.eval(), tok, cfg
+        cfg = inputs.run_config(run_dir)  # a regular file holding an object with a known method
+    except inputs.InputError as e:
+        raise SystemExit(f"error: {e}".replace("is damaged (not valid JSON)", "is not valid JSON (a damaged file)")) from None
+    d_model = None if cfg["method"] == "full" else int(common.model_config(cfg["model"]).hidden_size)
+    inputs.check(inputs.run_checkpoint, run_dir, cfg, d_model)  # whole, and made for this model's width
+    return cfg
 
 
 # ---------------------------------------------------------------- asking a run
@@ -645,6 +652,10 @@ def _read_results(run_dirs) -> list[dict]:
             continue
         seen.add(d.resolve())
         f, c = d / "results.json", d / "config.json"
+        odd = [p.name for p in (f, c) if os.path.lexists(p) and not p.is_file()]
+        if odd:  # a FIFO or a folder in its place: never opened (a FIFO would block)
+            print(f"skipping {d}: its {odd[0]} is not a regular file")
+            continue
         if not f.is_file() or not c.is_file():
             print(f"skipping {d}: no results.json (not a finished, evaluated run)")
             continue
@@ -1139,7 +1150,8 @@ def _plot_stream(report: dict, path: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Evaluate a run or a base model; compare runs.")
+    p = argparse.ArgumentParser(allow_abbrev=False,  # every flag spelled out: --comp is not --compare
+                                description="Evaluate a run or a base model; compare runs.")
     p.add_argument("run", nargs="*", help="run folder(s) under runs/ (several with --compare)")
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
@@ -1236,8 +1248,12 @@ def reevaluate_run(a, which, device) -> None:
 
 
 def main(argv=None) -> int:
-    a = build_parser().parse_args(argv)
+    parser = build_parser()
+    a = parser.parse_args(argv)
     which = check_args(a)
+    run_cfg = check_run(a.run[0]) if a.run and not a.compare and not a.model else None  # whole, before anything loads
+    protocol = None if a.compare else a.protocol or (default_protocol(run_cfg) if run_cfg else "tiny")
+    inputs.check_eval_flags(a, vars(parser.parse_args([])), protocol, (run_cfg or {}).get("task"))  # each flag acts or is refused
     if a.compare:
         levels = common.check_levels(a.levels)
         common.check_output_file(a.plot, "--plot")
@@ -1247,10 +1263,16 @@ def main(argv=None) -> int:
         return 0
     device = common.pick_device(a.device)
     if a.model:
-        common.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
+        config = common.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
+        ctx = getattr(config, "max_position_embeddings", None)
+        if protocol == "harness" and ctx and a.window > ctx and a.window != parser.get_default("window"):  # a window given; the default stays as it was
+            raise SystemExit(f"error: --window {a.window:,} is longer than the model's context of {ctx:,} tokens; give at most {ctx:,}.")
         common.check_output_file(a.out or f"runs/eval-{Path(a.model).name}-{a.protocol or 'tiny'}.json", "--out")
     elif not a.ask and Path(a.run[0]).is_dir():  # RUN: its new results are written into the run folder
         common.check_output_file(str(Path(a.run[0]) / "results.json"), "the run folder's results.json")
+    if protocol != "tiny" and not a.ask:  # every data file the protocol reads, before the model loads
+        data_dir = a.data_dir or (run_cfg or {}).get("data_dir")
+        inputs.check(tasks.check_eval_data, data_dir, protocol, which or ("medmcqa", "wikitext", "triviaqa"), a.limit)
     if a.ask:
         print_answers(ask(a.run[0], a.ask, device, complete=a.complete), a.run[0])
     elif a.model:

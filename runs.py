@@ -57,6 +57,7 @@ import common
 import distributed
 from common import OS_REASONS, model_config, pick_device  # checks eval.py makes too live in common.py (eval cannot import runs)
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
+import inputs
 import memory
 import smf_mini
 import tasks
@@ -199,7 +200,7 @@ def init_memory_file(cfg: dict) -> Path:
     """--init-memory's file: a run folder's memory.safetensors, or the file given; one sentence if missing."""
     src = Path(cfg["init_memory"])
     src = src / "memory.safetensors" if src.is_dir() else src
-    if not src.exists():
+    if not os.path.lexists(src):
         raise SystemExit(f"error: --init-memory {cfg['init_memory']}: no memory.safetensors there; point it at a finished retrofit run.")
     return src
 
@@ -305,10 +306,13 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
     if cfg.get("sequence") and no_eval:
         raise SystemExit("error: --sequence evaluates every stage after each stage (that is its result); drop --no-eval.")
     try:
+        if cfg.get("data_dir") is not None:  # given: an existing folder, whatever the task
+            inputs.folder(cfg["data_dir"], f"--data-dir {cfg['data_dir']}", "give the folder holding the data files")
         config = model_config(cfg["model"])
         n_layers = int(config.num_hidden_layers)
         if cfg["method"] in ("smf", "retrofit"):
             if cfg.get("init_memory"):
+                inputs.memory_file(init_memory_file(cfg), int(config.hidden_size), "point --init-memory at a finished retrofit run")
                 try:
                     loaded = memory.read_memory_config(str(init_memory_file(cfg)))  # config.json records the memory actually loaded
                 except ValueError:  # read, but not an smf-mini memory file: its own sentence
@@ -325,6 +329,8 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         n = None  # training examples
         if cfg["task"] == "medmcqa":
             n = len(training_examples(cfg))
+            if not no_eval:  # every file the evaluation reads, now, not after the training
+                tasks.check_eval_data(cfg["data_dir"], eval.default_protocol(cfg), limit=cfg["eval_limit"])
             if not no_eval and cfg.get("data_dir"):
                 protocol = eval.default_protocol(cfg)
                 limit = eval.protocol_limit(protocol, cfg["eval_limit"])
@@ -341,6 +347,7 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         elif n is None:  # the fictional task: made in a moment
             n = len(training_examples(cfg))
         check_step_count(cfg, n)
+        check_sizes(cfg, config, load_examples(cfg))  # every tensor a flag sizes, against this machine's memory
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise SystemExit(f"error: {e}") from None
 
@@ -381,15 +388,51 @@ def check_memory_size(cfg: dict, d_model: int) -> None:
     gradients and optimizer state, must fit in this machine's memory: about 3 tables per layer
     (retrofit: a dense gradient and AdamW's two moments; SMF with adamw: the two row-wise
     moment tables), but SMF with SGD keeps one table (its gradient holds the rows read only,
-    and SGD has no state; docs/BENCHMARK.md, "Large memories")."""
+    and SGD has no state; docs/BENCHMARK.md, "Large memories"). The other memory tensors
+    (keys, queries, projections) are counted with them (inputs.memory_layer_bytes)."""
     sgd_smf = cfg["method"] == "smf" and cfg.get("smf_optimizer") == "sgd"
     need = (1 if sgd_smf else 3) * 4 * cfg["memory_slots"] * d_model * len(cfg["memory_layers"])
     have = machine_memory()
+    parts = inputs.memory_layer_bytes(cfg, d_model, cfg["method"])
+    if have and need <= have and sum(parts.values()) > have:  # the tables fit, the keys or queries do not
+        inputs.check_fits(sum(parts.values()), f"the memory ({', '.join(f'{k} {inputs.gib(v)}' for k, v in parts.items())}; "
+                          f"--memory-heads {cfg['memory_heads']}, --memory-key-dim {cfg['memory_key_dim']})",
+                          "use fewer --memory-heads or a smaller --memory-key-dim (the tiny preset uses 4 and 256)")
     if have and need > have:
         raise SystemExit(f"error: --memory-slots {cfg['memory_slots']} needs about {need / 2**30:,.1f} GiB "
                          f"({len(cfg['memory_layers'])} memory layer(s) of {cfg['memory_slots']:,} rows x {d_model} floats, "
                          f"with gradients and optimizer state), more than this machine's {have / 2**30:,.1f} GiB; "
                          "use fewer slots (the tiny preset uses 16384).")
+
+
+def check_sizes(cfg: dict, config, examples: list[tuple[str, str]]) -> None:
+    """Every other size a flag controls, against this machine's memory (the memory layers:
+    check_memory_size): the model's weights (with full finetuning's gradients and AdamW
+    state), LoRA's adapters (--lora-r), a micro-batch's activations and the memory lookup's
+    scores (--batch-size, --max-length, --memory-topk), and the run's batch order (--steps x
+    the examples of a step)."""
+    weights = inputs.model_bytes(config) * (4 if cfg["method"] == "full" else 1)
+    inputs.check_fits(weights, f"--model {cfg['model']}'s weights" + (" with gradients and AdamW state" if cfg["method"] == "full" else ""),
+                      "use a smaller model" + (", or --method smf or lora" if cfg["method"] == "full" else ""))
+    if cfg["method"] == "lora":
+        inputs.check_fits(inputs.lora_bytes(config, cfg["lora_r"]), f"--lora-r {cfg['lora_r']}'s adapters (with gradients and AdamW state)",
+                          "use a smaller --lora-r (the presets use 8 to 16)")
+    tokens, targets = inputs.batch_tokens(examples, cfg["batch_size"], cfg["max_length"])
+    if cfg["loss_on"] == "all":
+        targets = tokens
+    need = inputs.batch_bytes(config, tokens, targets)
+    if cfg["method"] in ("smf", "retrofit"):
+        need += inputs.lookup_bytes(cfg, tokens)
+    inputs.check_fits(need, f"a micro-batch of --batch-size {cfg['batch_size']} (at least {tokens:,} tokens, with the "
+                            "output head's logits" + (" and the memory lookup's scores" if cfg["method"] in ("smf", "retrofit") else "") + ")",
+                      "use a smaller --batch-size (with --grad-accum for the same effective batch), --max-length"
+                      + (" or --memory-topk" if cfg["method"] in ("smf", "retrofit") else ""))
+    per_step = min(len(examples), cfg["batch_size"] * cfg["grad_accum"])
+    epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
+    steps = cfg["steps"] or math.ceil((epochs or 0) * len(examples) / (cfg["batch_size"] * cfg["grad_accum"]))
+    inputs.check_fits(inputs.schedule_bytes(steps * (cfg.get("sequence") or 1), per_step),
+                      f"the run's batch order ({steps:,} steps of {per_step:,} examples, built before the first step)",
+                      "use fewer --steps, or a smaller --batch-size or --grad-accum")
 
 
 def check_step_count(cfg: dict, n: int) -> None:
@@ -456,6 +499,7 @@ def claim(runs_dir: Path, name: str | None, base: str, resume: bool, overwrite: 
         picked = None if name or overwrite else newest_interrupted(runs_dir, base)  # --resume alone
         name = name or picked or base
         check_name(name)
+        inputs.check(inputs.run_paths, runs_dir, name)  # a file named like the run is never moved aside
         if picked and picked != base:
             print(f"note: --resume without --name continues the newest interrupted run, {runs_dir / name}.partial.")
         with run_lock(runs_dir, name):
@@ -591,6 +635,7 @@ RESUME_MAY_CHANGE = {"eval_limit", "save_every", "train_seconds", "resolved_step
 def check_resume_settings(work: Path, cfg: dict) -> None:
     """--resume continues a run only with the settings its first steps were trained with
     (those of RESUME_MAY_CHANGE aside): otherwise one run would mix two trainings."""
+    inputs.check(inputs.resume_files, work)  # config.json, state.pt, stream.json whole, before the model loads
     try:
         saved = json.loads((work / "config.json").read_text())
     except (OSError, json.JSONDecodeError):
@@ -708,6 +753,40 @@ def resume_state(work: Path, model, opt, cfg: dict):
     torch.set_rng_state(st["rng"])
     print(f"Resuming {work} at step {st['step']}.")
     return st["step"], st["log"]
+
+
+def finished_work(work: Path, cfg: dict, no_eval: bool) -> bool:
+    """Whether an interrupted run had finished its work and was stopped only while being moved
+    into place: its checkpoint and results.json are written (or, not evaluated, its checkpoint
+    with state.pt already removed after training). --resume then only moves it into place."""
+    if not (work / inputs.RUN_CHECKPOINT.get(cfg["method"], "memory.safetensors")).exists():
+        return False
+    if (work / "results.json").exists():
+        return True
+    try:
+        trained = "train_seconds" in json.loads((work / "config.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+    return (no_eval or cfg["method"] == "retrofit") and trained and not (work / "state.pt").exists()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While active, SIGTERM (kill PID, a scheduler's stop) is handled as Ctrl-C: the run says
+    what it kept and its lock is removed, instead of dying silently with a stale lock.
+    (StopAfterStep, inside it, turns it into "save after this step" while training.)"""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 class StopAfterStep:
@@ -976,9 +1055,9 @@ def sweep(args, argv: list[str], cfg: dict, main) -> int:
     sweep continues where it stopped when the same command is given again. Compare the
     runs with `python eval.py --compare RUNS_DIR/*`. cfg: the settings resolved from argv;
     main: train.main, called once per run with the run's own flags."""
-    lrs = _floats(args.lrs, "--lrs") if args.lrs else [cfg["lr"]]
-    seeds = _floats(args.seeds, "--seeds", int) if args.seeds else [cfg["seed"]]
-    steps_list = _floats(args.steps_list, "--steps-list", int) if args.steps_list else [cfg["steps"]]
+    lrs = _floats(args.lrs, "--lrs") if args.lrs is not None else [cfg["lr"]]
+    seeds = _floats(args.seeds, "--seeds", int) if args.seeds is not None else [cfg["seed"]]
+    steps_list = _floats(args.steps_list, "--steps-list", int) if args.steps_list is not None else [cfg["steps"]]
     if any(v <= 0 for v in lrs) or any(v is not None and v < 1 for v in steps_list):
         raise SystemExit("error: sweep learning rates must be positive and step counts at least 1.")
     if any(v is not None and v > MAX_STEPS for v in steps_list):  # checked before the first run, not at each

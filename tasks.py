@@ -31,6 +31,8 @@ import json
 import random
 from pathlib import Path
 
+import inputs
+
 HERE = Path(__file__).resolve().parent
 
 # ---------------------------------------------------------------- the new task
@@ -255,6 +257,11 @@ def mcq_row(i: int, question: str, options: list[str], gold: int, exp: str, topi
             "opc": options[2], "opd": options[3], "subject_name": "Invented medicine", "topic_name": topic, "choice_type": "single"}
 
 
+# Disease names are two syllables of _MED_SYL and one of 4 kinds (24 x 24 x 4 = 2,304), drugs two
+# syllables and one of 5 endings (2,880); drawing until distinct stays quick well below that.
+MAX_DISEASES = 1000
+
+
 def invented_disease_task(n_diseases: int = 40, seed: int = 0) -> dict[str, list[dict]]:
     """Invented diseases, each with a causing organism, a drug and the organ it damages (all
     invented but the organs): 3 facts per disease. Returns {"train": rows, "validation": rows}
@@ -262,6 +269,8 @@ def invented_disease_task(n_diseases: int = 40, seed: int = 0) -> dict[str, list
     two held-out questions per fact with the options in a new order."""
     if n_diseases < 4:
         raise ValueError(f"the invented-disease task needs at least 4 diseases (3 distractors per question), got {n_diseases}.")
+    if n_diseases > MAX_DISEASES:  # names are drawn until distinct: the name space must stay far from full
+        raise ValueError(f"--diseases must be at most {MAX_DISEASES:,} (the invented names run out); got {n_diseases:,}.")
     rng = random.Random(f"diseases-{seed}")
     kinds = ["fever", "syndrome", "disease", "palsy"]
     diseases, organisms, drugs = set(), set(), set()
@@ -289,13 +298,45 @@ def invented_disease_task(n_diseases: int = 40, seed: int = 0) -> dict[str, list
     return {"train": train, "validation": validation}
 
 
+def degenerate(r: dict) -> str | None:
+    """Why a multiple-choice row cannot measure anything (None: it can): an empty question, an
+    empty option, or options all the same (every answer is then right)."""
+    opts = [r[k].strip().casefold() for k in ("opa", "opb", "opc", "opd")]
+    if not r["question"].strip():
+        return "its question is empty"
+    if not all(opts):
+        return "an option is empty"
+    if len(set(opts)) == 1:
+        return "its four options are the same"
+    return None
+
+
+def check_measurable(rows: list[dict], f: Path, strict: bool) -> list[dict]:
+    """The rows, once they can measure something. strict (a task file the user made, --task
+    mcq): every row, and the answer's text differs from every other option (a model that
+    scores option texts cannot tell them apart). Otherwise (MedMCQA as published, which holds
+    a few such rows and is scored whole by the harness): refused only when no row can."""
+    if strict:
+        for n, r in enumerate(rows, 1):
+            opts = [r[k].strip().casefold() for k in ("opa", "opb", "opc", "opd")]
+            why = degenerate(r) or ("its answer's text is also another option" if r["cop"] in range(4)
+                                    and opts.count(opts[r["cop"]]) > 1 else None)
+            if why:
+                raise ValueError(f"{f}, row {n}: {why}, so it cannot measure anything; fix or remove that row.")
+    elif rows and all(degenerate(r) for r in rows):
+        raise ValueError(f"{f}, row 1: {degenerate(rows[0])}, and so is every row: the file cannot measure anything; "
+                         "check the file.")
+    return rows
+
+
 def mcq_rows(data_dir: str | None, split: str) -> list[dict]:
     """--task mcq: the single-choice rows of DIR/medmcqa/{split}.jsonl (split: train or validation)."""
     if not data_dir:
         raise ValueError("--task mcq reads its rows from --data-dir DIR (DIR/medmcqa/train.jsonl and validation.jsonl); "
                          "make an example with: python scripts/make_mcq_task.py DIR")
     f = Path(data_dir) / "medmcqa" / f"{split}.jsonl"
-    rows = [r for r in _check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3)) if is_single_choice(r)]
+    rows = [r for r in check_measurable(_check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3)), f, True)
+            if is_single_choice(r)]
     if not rows:
         raise ValueError(f"{f} has no single-choice rows (choice_type 'single', or no choice_type); --task mcq trains "
                          "and scores those only.")
@@ -485,6 +526,7 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (), types: dict | N
         raise FileNotFoundError(f"data file {path} does not exist; check --data-dir or the file path.")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a JSON Lines file (one JSON object per line).")
+    inputs.regular_file(path, fix="give a JSON Lines file (one JSON object per line)")  # a FIFO or a device would block
     rows = []
     try:
         f = open(path, "rb")
@@ -517,6 +559,8 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (), types: dict | N
 
 def _hub(name: str, config: str | None, split: str, local_hint: str):
     """Load a split from the Hugging Face Hub, or say in one sentence how to do without."""
+    inputs.hub_needed(name, "dataset", f"{name}{'/' + config if config else ''} ({split})",  # offline: at once, no retries
+                      f"pass --data-dir with {local_hint}")
     try:
         from datasets import load_dataset  # heavy (~3 s) and only for hub data
 
@@ -577,7 +621,7 @@ def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     d = Path(data_dir) / "medmcqa"
     fallback = split == "train" and medmcqa_fallback(data_dir)
     f = d / ("validation.jsonl" if fallback else f"{split}.jsonl")
-    rows = _check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3, -1))
+    rows = check_measurable(_check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3, -1)), f, False)
     if fallback:
         cut = _holdout_end(rows)
         rows = rows[cut:]
@@ -623,10 +667,12 @@ def trivia_rows(data_dir: str | None) -> list[dict]:
     if data_dir is None:
         return _hub("mandarjoshi/trivia_qa", "rc.nocontext", "validation", "trivia_qa/validation.jsonl")
     path = Path(data_dir) / "trivia_qa" / "validation.jsonl"
-    rows = read_jsonl(path, TRIVIA_FIELDS)
+    rows = read_jsonl(path, TRIVIA_FIELDS, {"question": (str, "text (a JSON string)")})
     for n, r in enumerate(rows, 1):
-        if not isinstance(r["answer"], dict) or "aliases" not in r["answer"]:
+        if not isinstance(r["answer"], dict) or not isinstance(r["answer"].get("aliases"), list):
             raise ValueError(f"{path}, row {n}: answer must be an object with an 'aliases' list (the hub's rc.nocontext schema).")
+        if not r["question"].strip() or not any(isinstance(a, str) and a.strip() for a in r["answer"]["aliases"]):
+            raise ValueError(f"{path}, row {n}: an empty question or no answer alias cannot measure anything; fix or remove that row.")
     return rows
 
 
@@ -648,3 +694,17 @@ def oasst1_docs(n: int, data_dir: str | None) -> list[str]:
         rows = _hub("OpenAssistant/oasst1", None, "train", "oasst1/train.jsonl (rows with text, role, lang)")
     docs = [r["text"] for r in rows if r.get("role", "assistant") == "assistant" and r.get("lang", "en") == "en"]
     return docs[:n]
+
+
+def check_eval_data(data_dir: str | None, protocol: str, which=("medmcqa", "wikitext", "triviaqa"), limit: int | None = None) -> None:
+    """Every file the harness or paper protocol will read (MedMCQA validation, TriviaQA,
+    WikiText), read and checked now, before any model loads or any training starts; from the
+    hub, that the hub can be reached. Raises ValueError (inputs.InputError) with one sentence."""
+    if data_dir is not None:
+        inputs.folder(data_dir, f"--data-dir {data_dir}", "give the folder holding the data files")
+    if "medmcqa" in which:
+        medmcqa_eval_rows(data_dir, protocol, limit)
+    if "triviaqa" in which:
+        trivia_rows(data_dir)
+    if "wikitext" in which:
+        wikitext_rows(data_dir, "wikitext-103-v1" if protocol == "paper" else "wikitext-2-raw-v1")

@@ -21,6 +21,7 @@ loop and the command line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -37,6 +38,7 @@ from tqdm.auto import tqdm
 import common
 import distributed
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
+import inputs
 import memory
 import runs
 import smf_mini
@@ -214,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "forgetting. The run is saved in --runs-dir/<name> (printed at the end); ask it questions with "
                     "python eval.py RUN_DIR --ask QUESTION.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper / sparse).",
+        epilog="Every setting defaults to the chosen preset's value (shown as tiny / paper / sparse). Flags are "
+               "written in full (no abbreviations), and a flag this combination would not read is refused.",
+        allow_abbrev=False,  # --steps-lis must not pass as --steps-list (nor --l as --lr): every flag is spelled out
     )
     p.add_argument("--method", choices=METHODS, default="smf", help="what to train (default: smf)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="named set of defaults (default: tiny, offline)")
@@ -279,6 +283,8 @@ def resolve_config(args: argparse.Namespace) -> dict:
     if args.sequence is not None or args.replay is not None:  # a stream (--sequence K); single runs keep their settings
         cfg.update(sequence=args.sequence, replay=args.replay or 0.0)
     runs.check_settings(cfg, TASKS)
+    inputs.check_flags_act({k: v for k, v in vars(args).items() if v is not None and k in FLAG_HELP or k == "init_memory" and v},
+                           cfg, args.no_eval)  # every flag given acts, or is refused
     if cfg["task"] == "medmcqa":  # printed with the configuration: what this run will read, from where
         cfg["data_sources"] = tasks.medmcqa_sources(cfg["data_dir"], cfg["train_rows"], cfg["background"])
         cfg["eval_protocol"] = eval.default_protocol(cfg)
@@ -529,7 +535,7 @@ def train(cfg: dict, work: Path, device, progress: bool = True, group=None):
     if group is not None:
         group.take_sent()  # the log counts each step's bytes (the background's were sent once, before)
     finite = [r["loss"] for r in log if math.isfinite(r["loss"])]  # the divergence check's history (kept on resume)
-    with runs.StopAfterStep(sigterm=group is not None) as ctrl_c:
+    with runs.StopAfterStep(sigterm=True) as ctrl_c:  # SIGTERM too: save after this step
         for step in bar:
             row, tokens = one_step(step, steps, model, opt, tok, examples, schedule[step], cfg, device, autocast, finite, group)
             tokens_seen += tokens
@@ -618,7 +624,7 @@ def train_stage(model, opt, tok, data, cfg: dict, device, work: Path, state: dic
     bar = tqdm(range(state["step"], first + steps), initial=state["step"] - first, total=steps,
                desc=f"{cfg['method']} stage {state['stage'] + 1}", disable=not progress, dynamic_ncols=True)
     t0 = time.time()
-    with runs.StopAfterStep() as ctrl_c:
+    with runs.StopAfterStep(sigterm=True) as ctrl_c:
         for step in bar:
             # the schedule restarts each stage (first = the stage's first step)
             row, _ = one_step(step, steps, model, opt, tok, examples, schedule[step - first], cfg, device, autocast,
@@ -675,7 +681,8 @@ def train_stream(cfg: dict, work: Path, device, progress: bool = True):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    if args.lrs or args.seeds or args.steps_list:
+    if args.lrs is not None or args.seeds is not None or args.steps_list is not None:  # "--lrs ''" is an empty sweep, refused
+        inputs.check_sweep(args)
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise SystemExit("error: a sweep (--lrs, --seeds, --steps-list) runs one process; start it with python, not torchrun.")
         return runs.sweep(args, argv, resolve_config(args), main)
@@ -703,10 +710,15 @@ def start(cfg: dict, args, group=None) -> int:
     # the folder: --name, or <preset>-<method> numbered on (-2, -3, ...) when that is taken
     name = None
     try:
-        with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name:
+        with runs.claim(runs_dir, args.name, f"{cfg['preset']}-{cfg['method']}", args.resume, args.overwrite) as name, \
+                (runs.sigterm_as_interrupt() if group is None else contextlib.nullcontext()):
             return run(cfg, args, name, runs_dir, device, group)
     except OSError as e:  # read-only, no space left, ...: one sentence, saying what was kept
         raise SystemExit(runs.os_error_message(e, runs_dir, name)) from None
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside training and evaluation (which say more): still one sentence
+        print(f"\nInterrupted: whatever was finished is kept in {runs_dir / (name or '')}.partial; run the same command "
+              "with --resume to continue.", file=sys.stderr)
+        return 130
     finally:
         if group is not None and not group.announced:
             group.broadcast(None)  # stopped before training: the other processes stop too
@@ -736,6 +748,12 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device, group=None) -> int:
     if resume:
         runs.check_resume_settings(work, cfg)
         runs.remove_temporaries(work)
+        if runs.finished_work(work, cfg, args.no_eval):  # stopped while being moved into place: nothing to redo
+            (work / "state.pt").unlink(missing_ok=True)
+            runs.finish(work, run_dir)
+            print(f"note: {work} had finished its training" + (" and evaluation" if (run_dir / "results.json").exists() else "")
+                  + f" (it was stopped while being moved into place); nothing was redone. Run saved in {run_dir}.")
+            return 0
     work.mkdir(parents=True, exist_ok=True)
     common.write_json(work / "config.json", cfg)
     eval.print_config(cfg, name)

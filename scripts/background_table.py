@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
+import inputs  # noqa: E402
 import eval as ev  # noqa: E402
 
 PROBES = ("wiki_ppl", "world_acc", "gk_acc")
@@ -25,8 +26,8 @@ PROBES = ("wiki_ppl", "world_acc", "gk_acc")
 def groups(folder: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for d in sorted(p for p in folder.iterdir() if (p / "results.json").exists()):
-        cfg = json.loads((d / "config.json").read_text())
-        r = json.loads((d / "results.json").read_text()) | {"seed": cfg["seed"]}
+        cfg = inputs.check(inputs.json_file, d / "config.json", dict, "rerun that run, or move it out of the folder")
+        r = inputs.check(inputs.json_file, d / "results.json", dict, "rerun that run, or move it out of the folder") | {"seed": cfg.get("seed")}
         out.setdefault(cfg["background"], []).append(r)
     return out
 
@@ -44,10 +45,13 @@ def choose(summary: dict[str, dict]) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     p.add_argument("folder")
     p.add_argument("--json", help="also write the summary here")
     a = p.parse_args(argv)
+    inputs.check(inputs.folder, a.folder, fix="give the folder holding the runs")
+    if a.json:
+        common.check_output_file(a.json, "--json")
     summary = {}
     for bg, runs in groups(Path(a.folder)).items():
         s = ev.summarize(runs)

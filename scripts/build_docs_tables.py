@@ -316,7 +316,7 @@ def update(path: Path, check: bool = False) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Rebuild the results tables in docs/ from results/.")
+    p = argparse.ArgumentParser(description="Rebuild the results tables in docs/ from results/.", allow_abbrev=False)
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table in docs/ differs from its rebuild")
     p.add_argument("--print", dest="name", help="print one table (a NAME from TABLES)")
     p.add_argument("--figures", action="store_true", help="also redraw the figures in docs/figures/ (eval.py --compare --plot)")

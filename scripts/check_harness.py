@@ -98,13 +98,21 @@ def raw_pages(rows: list[str]) -> list[str]:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--data-dir", required=True, help="folder with medmcqa/, trivia_qa/, wikitext/ JSON Lines files")
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--limit", type=int, default=100, help="MedMCQA and TriviaQA rows (default 100)")
     p.add_argument("--wikitext-docs", type=int, default=4, help="WikiText documents (default 4; all 62 take ~25 min per side on 2 cores)")
     p.add_argument("--window", type=int, default=2048, help="WikiText window (max length) for both sides")
     a = p.parse_args()
+    for flag, v, low in (("--limit", a.limit, 1), ("--wikitext-docs", a.wikitext_docs, 1), ("--window", a.window, 2)):
+        if v < low:
+            raise SystemExit(f"error: {flag} must be at least {low}; got {v}.")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import inputs
+    import tasks as _tasks
+
+    inputs.check(_tasks.check_eval_data, a.data_dir, "harness")  # every file both sides read, before anything loads
     try:
         import lm_eval
     except ImportError:

@@ -51,8 +51,19 @@ def probe_sentences() -> tuple[list[str], list[str]]:
     return sentences, tasks.wiki_text("dev") + tasks.wiki_text("test") + facts
 
 
+def read_lines(path: str) -> list[str]:
+    """The "text" of every row of a JSON Lines file; a file that is not one (a FIFO, a folder,
+    bad JSON, no text): one sentence (tasks.read_jsonl)."""
+    try:
+        return [r["text"] for r in tasks.read_jsonl(path, ("text",), tasks.TEXT_TYPES)]
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    except FileNotFoundError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def main(path: str) -> None:
-    lines = [json.loads(x)["text"] for x in open(path, encoding="utf-8")]
+    lines = read_lines(path)
     kept_out = {t for titles in SPLITS.values() for t in titles}
     pages = [(re.match(r" = (.*) = \n", p).group(1), p) for p in wikitext_documents(lines)]
     per_article = [(t, documents(p, DOC_CHARS, keep_tail=False)[:PER_ARTICLE]) for t, p in pages if t not in kept_out]
@@ -73,5 +84,5 @@ def main(path: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python scripts/make_english_background.py PATH/TO/wikitext-2-raw-v1/test.jsonl")
+        raise SystemExit("error: give one argument, the WikiText-2 raw test file; usage: python scripts/make_english_background.py PATH/TO/wikitext-2-raw-v1/test.jsonl")
     main(sys.argv[1])

@@ -1385,13 +1385,16 @@ def measure(out: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("--check", action="store_true", help="only compare the committed files with the tables (exit 1 if they differ)")
     ap.add_argument("--measure", metavar="OUT.json", help="instead: score the offline model on both halves of both probes "
                     "(accuracy, Wilson interval, seconds, a simulated 5-point loss's interval) and write OUT.json")
     args = ap.parse_args(argv)
     if args.measure:
         sys.path.insert(0, str(ROOT))  # the project's modules (the script lives in scripts/)
+        import common
+
+        common.check_output_file(args.measure, "--measure")  # before the model is scored, not after
         measure(args.measure)
         return 0
     read = lambda f: [json.loads(x) for x in f.read_text().splitlines()]

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import tasks  # noqa: E402
 from eval import wikitext_detokenize, wikitext_documents  # noqa: E402
 
 # Article titles (as in the file) for each split: short, varied biographies, culture, games.
@@ -47,9 +48,23 @@ def documents(page: str, doc_chars: int = DOC_CHARS, keep_tail: bool = True) -> 
     return out
 
 
+def read_lines(path: str) -> list[str]:
+    """The "text" of every row of a JSON Lines file; a file that is not one (a FIFO, a folder,
+    bad JSON, no text): one sentence (tasks.read_jsonl)."""
+    try:
+        return [r["text"] for r in tasks.read_jsonl(path, ("text",), tasks.TEXT_TYPES)]
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    except FileNotFoundError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def main(path: str) -> None:
-    lines = [json.loads(x)["text"] for x in open(path)]
+    lines = read_lines(path)
     pages = {re.match(r" = (.*) = \n", p).group(1): p for p in wikitext_documents(lines)}
+    missing = [t for titles in SPLITS.values() for t in titles if t not in pages]
+    if missing:
+        raise SystemExit(f"error: {path} has no article {missing[0]!r}; give WikiText-2's raw test split (wikitext-2-raw-v1/test.jsonl).")
     rows = []
     for split, titles in SPLITS.items():
         for title in titles:
@@ -63,5 +78,5 @@ def main(path: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python scripts/make_wiki_probe.py PATH/TO/wikitext-2-raw-v1/test.jsonl (the hub's line rows as JSON Lines)")
+        raise SystemExit("error: give one argument, the WikiText-2 raw test file; usage: python scripts/make_wiki_probe.py PATH/TO/wikitext-2-raw-v1/test.jsonl (the hub's line rows as JSON Lines)")
     main(sys.argv[1])

@@ -18,7 +18,7 @@ import common
 import eval
 import runs
 import train
-from test_train import small  # the tiny model folder fixture, tiny_dir, is in conftest.py
+from test_train import applicable, small  # the tiny model folder fixture, tiny_dir, is in conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,7 +207,7 @@ def test_bad_input_is_one_sentence_and_changes_nothing(tmp_path, tiny_dir, capsy
         if "--epochs" in argv:  # a step count from epochs: no --steps
             i = base.index("--steps")
             base = base[:i] + base[i + 2 :]
-        argv = base + argv[1:]
+        argv = applicable(base + argv[1:])  # the tiny run's settings that this combination reads
     before = tree(tmp_path)
     with pytest.raises(SystemExit) as info:  # SystemExit: the message is printed, no traceback
         train.main(["--runs-dir", str(runs), *argv])

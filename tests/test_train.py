@@ -19,9 +19,35 @@ def run(tmp_path, *flags):
 
 
 def small(tiny_dir, method, steps=6, extra=()):
-    return ["--method", method, "--model", tiny_dir, "--n-countries", "4", "--batch-size", "36", "--steps", str(steps),
-            "--memory-layers", "1", "--memory-slots", "256", "--memory-topk", "8", "--memory-key-dim", "32",
-            "--top-t", "64", "--background-docs", "8", "--warmup", "1", "--no-eval", "--save-every", "2", *extra]
+    return applicable(["--method", method, "--model", tiny_dir, "--n-countries", "4", "--batch-size", "36", "--steps", str(steps),
+                       "--memory-layers", "1", "--memory-slots", "256", "--memory-topk", "8", "--memory-key-dim", "32",
+                       "--top-t", "64", "--background-docs", "8", "--warmup", "1", "--no-eval", "--save-every", "2", *extra])
+
+
+def applicable(flags: list[str]) -> list[str]:
+    """flags without the tiny run's settings that this combination would not read (train.py
+    refuses a flag that does nothing): SMF's with another method, the memory's with LoRA, full
+    finetuning or --init-memory, --n-countries with another task than the fictional one."""
+    def last(name: str, default: str) -> str:
+        return next((flags[i + 1] for i in range(len(flags) - 2, -1, -1) if flags[i] == name), default)
+
+    method, task = last("--method", "smf"), last("--task", "fictional")
+    drop = set()
+    if method != "smf":
+        drop |= {"--top-t", "--background-docs"}
+    if method not in ("smf", "retrofit") or "--init-memory" in flags:
+        drop |= {"--memory-layers", "--memory-slots", "--memory-topk", "--memory-key-dim"}
+    if task != "fictional":
+        drop.add("--n-countries")
+    out, skip = [], False
+    for f in flags:
+        if skip:
+            skip = False
+        elif f in drop:
+            skip = True
+        else:
+            out.append(f)
+    return out
 
 
 def test_presets_resolve_and_flags_override():
@@ -145,10 +171,10 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
     with pytest.raises(SystemExit, match="already exists"):
         mk.main([str(data), "--diseases", "4"])
     with pytest.raises(SystemExit, match="--task mcq reads its rows from --data-dir"):
-        run(tmp_path, *small(tiny_dir, "smf"), "--task", "mcq")
-    flags = small(tiny_dir, "smf")
+        run(tmp_path, *applicable([*small(tiny_dir, "smf"), "--task", "mcq"]))
+    flags = small(tiny_dir, "smf", extra=["--task", "mcq"])
     flags = [f for i, f in enumerate(flags) if f != "--no-eval" and "--steps" not in flags[i - 1 : i + 1]]
-    assert run(tmp_path, *flags, "--task", "mcq", "--data-dir", str(data), "--eval-limit", "3") == 0
+    assert run(tmp_path, *flags, "--data-dir", str(data), "--eval-limit", "3") == 0
     # no --steps: the budget is MCQ_EPOCHS epochs over the default views' 48 examples (4 per fact) in batches of 36
     config = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
     assert config["mcq_views"] == "question,statement,shuffled,bare" and len(runs.training_examples(config)) == 48
@@ -167,8 +193,10 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
 def test_retrofit_then_smf_from_it(tmp_path, tiny_dir):
     assert run(tmp_path, *small(tiny_dir, "retrofit", steps=3, extra=["--lr", "1e-3"])) == 0
     assert (tmp_path / "tiny-retrofit" / "memory.safetensors").exists()
-    # flags that disagree with the loaded memory do not reach config.json: it records what was loaded
-    extra = ["--init-memory", str(tmp_path / "tiny-retrofit"), "--memory-slots", "1024", "--memory-layers", "0,2"]
+    # memory flags would do nothing beside the loaded memory (it keeps its own sizes): refused
+    extra = ["--init-memory", str(tmp_path / "tiny-retrofit")]
+    with pytest.raises(SystemExit, match="--memory-slots does nothing here"):
+        run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=extra), "--memory-slots", "1024")
     assert run(tmp_path, *small(tiny_dir, "smf", steps=3, extra=extra)) == 0
     cfg = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
     assert cfg["init_memory"] == str(tmp_path / "tiny-retrofit")
