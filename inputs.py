@@ -366,7 +366,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
     if "hub" not in _REACHABLE:
-        import concurrent.futures
+        import concurrent.futures  # only when the hub is asked about (a thread bounds the wait)
 
         def connect() -> bool:
             with socket.create_connection(("huggingface.co", 443), timeout=timeout):

@@ -677,6 +677,8 @@ def os_error_message(e: OSError, runs_dir: Path, name: str | None) -> str:
     (a .partial that holds nothing is removed, so that it blocks no rerun)."""
     where = e.filename or runs_dir
     why = OS_REASONS.get(e.errno, e.strerror or str(e))
+    inside = not e.filename or Path(os.path.abspath(e.filename)).is_relative_to(os.path.abspath(runs_dir))
+    verb = "write" if inside else "use"  # a file outside the runs folder was read, not written
     kept = "nothing was written"
     if name:
         work = runs_dir / f"{name}.partial"
@@ -693,7 +695,7 @@ def os_error_message(e: OSError, runs_dir: Path, name: str | None) -> str:
             kept = f"the interrupted run is kept in {work}; fix that and run the same command with --resume"
         if (runs_dir / name).exists():
             kept += f"; the finished run in {runs_dir / name} is untouched"
-    return f"error: could not write {where}: {why}; {kept}."
+    return f"error: could not {verb} {where}: {why}; {kept}."
 
 
 def remove_temporaries(work: Path) -> None:
@@ -768,6 +770,18 @@ def finished_work(work: Path, cfg: dict, no_eval: bool) -> bool:
     except (OSError, ValueError, TypeError):
         return False
     return (no_eval or cfg["method"] == "retrofit") and trained and not (work / "state.pt").exists()
+
+
+def finish_finished_work(work: Path, run_dir: Path, cfg: dict, no_eval: bool) -> bool:
+    """When the interrupted run had finished its work (finished_work), move it into place and
+    say so (nothing is retrained or re-evaluated); returns whether it did."""
+    if not finished_work(work, cfg, no_eval):
+        return False
+    (work / "state.pt").unlink(missing_ok=True)
+    finish(work, run_dir)
+    print(f"note: {work} had finished its training" + (" and evaluation" if (run_dir / "results.json").exists() else "")
+          + f" (it was stopped while being moved into place); nothing was redone. Run saved in {run_dir}.")
+    return True
 
 
 @contextlib.contextmanager

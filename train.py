@@ -748,11 +748,7 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device, group=None) -> int:
     if resume:
         runs.check_resume_settings(work, cfg)
         runs.remove_temporaries(work)
-        if runs.finished_work(work, cfg, args.no_eval):  # stopped while being moved into place: nothing to redo
-            (work / "state.pt").unlink(missing_ok=True)
-            runs.finish(work, run_dir)
-            print(f"note: {work} had finished its training" + (" and evaluation" if (run_dir / "results.json").exists() else "")
-                  + f" (it was stopped while being moved into place); nothing was redone. Run saved in {run_dir}.")
+        if runs.finish_finished_work(work, run_dir, cfg, args.no_eval):  # stopped while being moved into place
             return 0
     work.mkdir(parents=True, exist_ok=True)
     common.write_json(work / "config.json", cfg)

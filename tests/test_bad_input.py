@@ -552,3 +552,56 @@ if __name__ == "__main__":  # the counts per class: python tests/test_bad_input.
     for cls in range(1, 10):
         print(f"{cls:>5} " + " ".join(f"{counts[(cls, k)]:>9}" for k in kinds))
     print("total " + " ".join(f"{sum(counts[(c, k)] for c in range(1, 10)):>9}" for k in kinds))
+
+
+# ---- 10. a run that had finished its training: SIGTERM during evaluation, and a .partial holding results.json
+
+def specs(w: Path, model: str, steps: list[tuple[str, list[str], dict]]) -> list[dict]:
+    return [{"id": cid, "script": "train.py", "timeout": 120, "cwd": str(w), "env": env,
+             "argv": [a.replace("{W}", str(w)).replace("{M}", model) for a in argv]} for cid, argv, env in steps]
+
+
+def drive(w: Path, cases: list[dict]) -> dict:
+    (w.parent / "cases.json").write_text(json.dumps(cases))
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    subprocess.run([sys.executable, str(ROOT / "tests" / "hostile.py"), str(w.parent / "cases.json"), str(w.parent / "out.json")],
+                   env=env, check=True, timeout=600)
+    return {r["id"]: r for r in json.loads((w.parent / "out.json").read_text())}
+
+
+RUN10 = without(T, "--no-eval") + ["--eval-limit", "2", "--runs-dir", "{W}/runs"]
+
+
+def test_sigterm_during_evaluation_says_what_was_kept_leaves_no_lock_and_resumes_without_retraining(tmp_path, tiny_dir):
+    w = tmp_path / "w"
+    w.mkdir()
+    r = drive(w, specs(w, tiny_dir, [("term", RUN10 + ["--name", "t"], {"HOSTILE_SIGTERM_IN_EVAL": "1"}),
+                                     ("resume", RUN10 + ["--name", "t", "--resume"], {})]))
+    term, resume = r["term"], r["resume"]
+    assert term["rc"] == 130 and "Traceback" not in term["stderr"], term["stderr"][-2000:]
+    assert "Interrupted during evaluation" in term["stderr"] and "--resume" in term["stderr"]
+    assert resume["rc"] == 0, resume["stderr"][-2000:]
+    assert "Resuming" in resume["stdout"] and "at step 2" in resume["stdout"]  # from the final checkpoint: no step retrained
+    runs = w / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == ["t"]  # no lock, no .partial
+    log = [json.loads(x) for x in (runs / "t" / "log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in log] == [1, 2] and (runs / "t" / "results.json").exists()
+
+
+def test_a_partial_holding_results_is_moved_into_place_without_retraining(tmp_path, tiny_dir):
+    w = tmp_path / "w"
+    w.mkdir()
+    r = drive(w, specs(w, tiny_dir, [("eval", RUN10 + ["--name", "e"], {}), ("noeval", T + ["--runs-dir", "{W}/runs", "--name", "n"], {})]))
+    assert r["eval"]["rc"] == 0 and r["noeval"]["rc"] == 0, r["eval"]["stderr"][-2000:] + r["noeval"]["stderr"][-2000:]
+    runs = w / "runs"
+    before = {n: (runs / n / "results.json").read_bytes() if n == "e" else (runs / n / "memory.safetensors").read_bytes() for n in "en"}
+    for n in "en":  # killed after the last write, before the final rename
+        os.replace(runs / n, runs / f"{n}.partial")
+    r = drive(w, specs(w, tiny_dir, [("eval2", RUN10 + ["--name", "e", "--resume"], {}),
+                                     ("noeval2", T + ["--runs-dir", "{W}/runs", "--name", "n", "--resume"], {})]))
+    for cid in ("eval2", "noeval2"):
+        assert r[cid]["rc"] == 0 and "nothing was redone" in r[cid]["stdout"], r[cid]["stdout"][-1000:] + r[cid]["stderr"][-2000:]
+        assert not r[cid]["model_loaded"]  # neither retrained nor re-evaluated
+    assert sorted(p.name for p in runs.iterdir()) == ["e", "n"]
+    assert (runs / "e" / "results.json").read_bytes() == before["e"]
+    assert (runs / "n" / "memory.safetensors").read_bytes() == before["n"]
