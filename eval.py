@@ -1151,7 +1151,10 @@ def _plot_stream(report: dict, path: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(allow_abbrev=False,  # every flag spelled out: --comp is not --compare
-                                description="Evaluate a run or a base model; compare runs.")
+                                description="Evaluate a run or a base model; compare runs.",
+                                epilog="Flags are written in full (no abbreviations); a flag that does nothing in the mode "
+                                       "given (--plot without --compare, --limit with --ask, --tasks under the tiny protocol, "
+                                       "a run folder with --model) is refused in one sentence.")
     p.add_argument("run", nargs="*", help="run folder(s) under runs/ (several with --compare)")
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")

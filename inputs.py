@@ -101,7 +101,7 @@ def json_file(path, kind: type = dict, fix: str = "rerun what made it") -> objec
     return obj
 
 
-def safetensors_file(path, fix: str) -> dict:
+def safetensors_file(path, fix: str, kind: str = "a safetensors file") -> dict:
     """A whole safetensors file: 8-byte header length, JSON header, and the tensors' bytes all
     there (a truncated file ends before the last tensor's end). Returns the header (tensor
     name -> dtype, shape, data_offsets; "__metadata__")."""
@@ -120,7 +120,7 @@ def safetensors_file(path, fix: str) -> dict:
             raise ValueError("header is not an object")
         end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
     except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, struct.error):
-        raise InputError(f"{path} is damaged (not a safetensors file); {fix}.") from None
+        raise InputError(f"{path} is not {kind} (damaged, or another kind of file); {fix}.") from None
     if 8 + n + end > size:
         raise InputError(f"{path} is damaged (truncated: {size:,} bytes of {8 + n + end:,}); {fix}.")
     return header
@@ -143,7 +143,7 @@ def torch_file(path, fix: str) -> None:
 def memory_file(path, d_model: int | None, fix: str) -> dict:
     """A whole memory.safetensors (memory.save_memory's either form) made for width d_model.
     Returns its memory config (a dict)."""
-    header = safetensors_file(path, fix)
+    header = safetensors_file(path, fix, "a memory file that can be read")
     meta = header.get("__metadata__") or {}
     try:
         mcfg = json.loads(meta["memory_config"])

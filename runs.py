@@ -329,13 +329,13 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         n = None  # training examples
         if cfg["task"] == "medmcqa":
             n = len(training_examples(cfg))
-            if not no_eval:  # every file the evaluation reads, now, not after the training
-                tasks.check_eval_data(cfg["data_dir"], eval.default_protocol(cfg), limit=cfg["eval_limit"])
             if not no_eval and cfg.get("data_dir"):
                 protocol = eval.default_protocol(cfg)
                 limit = eval.protocol_limit(protocol, cfg["eval_limit"])
                 check_context(cfg, config, tasks.medmcqa_eval_rows(cfg["data_dir"], protocol, limit),  # refuses a limit
                               Path(cfg["data_dir"]) / "medmcqa" / "validation.jsonl")  # that reaches training rows
+            if not no_eval:  # every file the evaluation reads, now, not after the training
+                tasks.check_eval_data(cfg["data_dir"], eval.default_protocol(cfg), limit=cfg["eval_limit"])
         elif cfg["task"] == "mcq":
             n = len(training_examples(cfg))
             check_context(cfg, config, tasks.mcq_rows(cfg["data_dir"], "validation"),

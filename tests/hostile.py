@@ -40,6 +40,16 @@ import memory  # noqa: E402,F401
 import tasks  # noqa: E402,F401
 import train  # noqa: E402,F401
 
+# What most cases reach lazily, imported once here rather than in every child: the config
+# and tokenizer classes (transformers imports them on first use) and matplotlib (--compare).
+from transformers import AutoConfig, AutoTokenizer, LlamaConfig, PreTrainedTokenizerFast  # noqa: E402,F401
+import transformers.models.auto.configuration_auto  # noqa: E402,F401
+import transformers.models.auto.tokenization_auto  # noqa: E402,F401
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot  # noqa: E402,F401
+
 MARK = "HOSTILE-MODEL-LOADED"
 
 
