@@ -83,7 +83,7 @@ def wikitext_documents(lines: list[str]) -> list[str]:
     lines gave 1,287,656, and other text to the model)."""
     docs: list[list[str]] = []
     for line in lines:
-        if re.fullmatch(r" = [^=].*[^=] = \n", line):
+        if tasks.WIKI_HEADING.fullmatch(line):
             docs.append([])
         if docs:
             docs[-1].append(line if line else " \n")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import inputs
@@ -676,6 +677,11 @@ def trivia_rows(data_dir: str | None) -> list[dict]:
     return rows
 
 
+# A WikiText article's top-level heading line (' = Title = ', not ' = = Section = = '); the harness
+# protocol scores whole articles (eval.wikitext_documents).
+WIKI_HEADING = re.compile(r" = [^=].*[^=] = \n")
+
+
 def wikitext_rows(data_dir: str | None, config: str = "wikitext-2-raw-v1", split: str = "test") -> list[str]:
     """WikiText line rows ({"text"}), as Salesforce/wikitext serves them."""
     if data_dir is None:
@@ -707,4 +713,7 @@ def check_eval_data(data_dir: str | None, protocol: str, which=("medmcqa", "wiki
     if "triviaqa" in which:
         trivia_rows(data_dir)
     if "wikitext" in which:
-        wikitext_rows(data_dir, "wikitext-103-v1" if protocol == "paper" else "wikitext-2-raw-v1")
+        lines = wikitext_rows(data_dir, "wikitext-103-v1" if protocol == "paper" else "wikitext-2-raw-v1")
+        if protocol == "harness" and not any(WIKI_HEADING.fullmatch(x) for x in lines):
+            raise ValueError(f"the WikiText rows under {data_dir or 'the hub'} hold no article (no top-level ' = Title = ' "
+                             "line), so the harness protocol has nothing to score; give wikitext-2-raw-v1's test split.")

@@ -234,6 +234,9 @@ CASES = [
     ("medmcqa-no-validation", 6, "train.py", TE + MED + ["{W}/d-trainonly"], "validation.jsonl"),
     ("medmcqa-no-trivia", 6, "train.py", TE + MED + ["{W}/d-medonly"], "trivia_qa"),
     ("medmcqa-no-wikitext", 6, "train.py", TE + MED + ["{W}/d-nowiki"], "wikitext"),
+    ("medmcqa-wikitext-no-article", 6, "train.py", TE + MED + ["{W}/d-wikinoarticle"], "no article"),
+    ("eval-wikitext-no-article", 6, "eval.py", ["--model", "{M}", "--protocol", "harness", "--data-dir", "{W}/d-wikinoarticle",
+                                                   "--tasks", "wikitext", "--out", "{W}/out/x.json"], "no article"),
     ("mcq-no-validation", 6, "train.py", TM + MCQ + ["{W}/d-trainonly"], "validation.jsonl"),
     ("paper-medmcqa-no-wiki103", 6, "train.py", TE + MED + ["{W}/d-nowiki", "--preset", "paper", "--background", "{W}/bg.jsonl"],
      "wikitext"),
@@ -275,6 +278,20 @@ CASES = [
 ]
 
 
+RESUMED = {"sg": "resume-state-garbage", "se": "resume-state-empty", "st": "resume-state-truncated", "sj": "resume-stream-json-garbage"}
+
+
+def resolved(case_id: str, w: Path, model: Path) -> dict:
+    """The settings case `case_id` resolves to: what its interrupted run's config.json holds,
+    so that only the file the case damages is wrong."""
+    sys.path.insert(0, str(ROOT))  # run by hand (python tests/test_bad_input.py), not under pytest's conftest.py
+    import train
+
+    argv = next(c[3] for c in CASES if c[0] == case_id)
+    argv = [a.replace("{W}", str(w)).replace("{M}", str(model)) for a in argv]
+    return train.resolve_config(train.build_parser().parse_args(argv))
+
+
 def make_workspace(w: Path, model: Path) -> None:
     """Every hostile file the cases name, under w."""
     import shutil
@@ -307,7 +324,7 @@ def make_workspace(w: Path, model: Path) -> None:
         if wiki:
             for cfg in ("wikitext-2-raw-v1", "wikitext-2-v1"):
                 (w / name / "wikitext" / cfg).mkdir(parents=True)
-                (w / name / "wikitext" / cfg / "test.jsonl").write_text('{"text": " = A = \\n"}\n{"text": "Some words here .\\n"}\n')
+                (w / name / "wikitext" / cfg / "test.jsonl").write_text('{"text": " = Alpha = \\n"}\n{"text": "Some words here .\\n"}\n')
         return w / name
 
     trivia = json.dumps({"question": "Who?", "answer": {"aliases": ["me"], "value": "me"}}) + "\n"
@@ -342,6 +359,9 @@ def make_workspace(w: Path, model: Path) -> None:
     data("d-trainonly", row() * 4, None, trivia)
     data("d-medonly", row() * 4, row() * 4, None)
     data("d-nowiki", row() * 4, row() * 4, trivia, wiki=False)
+    data("d-wikinoarticle", row() * 4, row() * 4, trivia)
+    for cfg in ("wikitext-2-raw-v1", "wikitext-2-v1"):
+        (w / "d-wikinoarticle" / "wikitext" / cfg / "test.jsonl").write_text('{"text": "Lines without a heading .\\n"}\n')
     (w / "d-medfile").mkdir()
     (w / "d-medfile" / "medmcqa").write_text("a file where the folder goes")
 
@@ -432,7 +452,7 @@ def make_workspace(w: Path, model: Path) -> None:
             (p / "state.pt").write_bytes(state)
         else:
             torch.save({"step": 1}, p / "state.pt")
-        (p / "config.json").write_text(config if config is not None else "{}")
+        (p / "config.json").write_text(config if config is not None else json.dumps(resolved(RESUMED[name], w, model)))
     (rd / "sj.partial" / "stream.json").write_text("{garbage")
 
     # run names taken by things that are no run

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
 import train  # noqa: E402
+from test_train import applicable  # noqa: E402  (the flags each method reads)
 
 STEPS = 4
 FLAGS = ["--n-countries", "4", "--steps", str(STEPS), "--grad-accum", "2", "--memory-layers", "1", "--memory-slots", "256",
@@ -41,7 +42,7 @@ RTOL = 1e-5  # of the largest weight of the tensor (at least 1)
 
 
 def flags(model_dir: str, method: str, batch: int) -> list[str]:
-    return ["--method", method, "--model", model_dir, "--batch-size", str(batch), *FLAGS, *METHODS[method]]
+    return applicable(["--method", method, "--model", model_dir, "--batch-size", str(batch), *FLAGS, *METHODS[method]])
 
 
 def free_port() -> int:

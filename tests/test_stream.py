@@ -12,14 +12,15 @@ import runs
 import stats
 import tasks
 import train
+from test_train import applicable
 
 
 
 def stream_flags(tiny_dir, method="full", steps=3, extra=()):
-    return ["--method", method, "--model", tiny_dir, "--n-countries", "4", "--batch-size", "8", "--steps", str(steps),
+    return applicable(["--method", method, "--model", tiny_dir, "--n-countries", "4", "--batch-size", "8", "--steps", str(steps),
             "--memory-layers", "1", "--memory-slots", "256", "--memory-topk", "8", "--memory-key-dim", "32",
             "--top-t", "64", "--background-docs", "8", "--warmup", "1", "--save-every", "2", "--sequence", "2",
-            "--eval-limit", "6", "--lr", "1e-3" if method != "smf" else "8000", *extra]
+            "--eval-limit", "6", "--lr", "1e-3" if method != "smf" else "8000", *extra])  # the flags this method reads
 
 
 # ---------------------------------------------------------------- the stages
