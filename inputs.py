@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import stat
 import struct
 import zipfile
@@ -361,16 +360,25 @@ _REACHABLE: dict[str, bool] = {}
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face Hub answers within `timeout` seconds (False when the
-    environment says offline: HF_HUB_OFFLINE or HF_DATASETS_OFFLINE). Asked once per process."""
+    """Whether the Hugging Face Hub (HF_ENDPOINT, default huggingface.co) answers within
+    `timeout` seconds (False when the environment says offline: HF_HUB_OFFLINE). Asked once
+    per process."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
     if "hub" not in _REACHABLE:
         import concurrent.futures  # only when the hub is asked about (a thread bounds the wait)
 
+        import urllib.error  # only when the hub is asked about
+        import urllib.request  # (an HTTP answer, not only a TCP connection: a proxy may accept those)
+
+        url = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
         def connect() -> bool:
-            with socket.create_connection(("huggingface.co", 443), timeout=timeout):
-                return True
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+            except urllib.error.HTTPError:  # the hub answered (with an error status): it is there
+                pass
+            return True
 
         pool = concurrent.futures.ThreadPoolExecutor(1)
         try:
@@ -412,7 +420,7 @@ def check(fn, *args, **kwargs):
     SystemExit("error: ...") (for callers outside a ValueError handler)."""
     try:
         return fn(*args, **kwargs)
-    except (ValueError, FileNotFoundError) as e:  # InputError, and the data readers' own sentences (tasks.py)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:  # InputError, and the data readers' sentences (tasks.py)
         raise SystemExit(f"error: {e}") from None
 
 
