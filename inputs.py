@@ -353,6 +353,45 @@ def schedule_bytes(steps: int, per_step: int) -> float:
     return 36.0 * steps * per_step
 
 
+def check_memory_parts(cfg: dict, d_model: int) -> None:
+    """The memory layers' tensors besides the value tables (keys, queries, projections), with
+    the method's gradients and optimizer state, within this machine's memory (InputError)."""
+    parts = memory_layer_bytes(cfg, d_model, cfg["method"])
+    check_fits(sum(parts.values()), f"the memory ({', '.join(f'{k} {gib(v)}' for k, v in parts.items())}; "
+               f"--memory-heads {cfg['memory_heads']}, --memory-key-dim {cfg['memory_key_dim']})",
+               "use fewer --memory-heads or a smaller --memory-key-dim (the tiny preset uses 4 and 256)")
+
+
+def check_sizes(cfg: dict, config, examples: list[tuple[str, str]]) -> None:
+    """Every other size a flag controls, against this machine's memory (the memory layers:
+    check_memory_size): the model's weights (with full finetuning's gradients and AdamW
+    state), LoRA's adapters (--lora-r), a micro-batch's activations and the memory lookup's
+    scores (--batch-size, --max-length, --memory-topk), and the run's batch order (--steps x
+    the examples of a step)."""
+    weights = model_bytes(config) * (4 if cfg["method"] == "full" else 1)
+    check_fits(weights, f"--model {cfg['model']}'s weights" + (" with gradients and AdamW state" if cfg["method"] == "full" else ""),
+               "use a smaller model" + (", or --method smf or lora" if cfg["method"] == "full" else ""))
+    if cfg["method"] == "lora":
+        check_fits(lora_bytes(config, cfg["lora_r"]), f"--lora-r {cfg['lora_r']}'s adapters (with gradients and AdamW state)",
+                   "use a smaller --lora-r (the presets use 8 to 16)")
+    tokens, targets = batch_tokens(examples, cfg["batch_size"], cfg["max_length"])
+    if cfg["loss_on"] == "all":
+        targets = tokens
+    need = batch_bytes(config, tokens, targets)
+    if cfg["method"] in ("smf", "retrofit"):
+        need += lookup_bytes(cfg, tokens)
+    check_fits(need, f"a micro-batch of --batch-size {cfg['batch_size']} (at least {tokens:,} tokens, with the "
+                     "output head's logits" + (" and the memory lookup's scores" if cfg["method"] in ("smf", "retrofit") else "") + ")",
+               "use a smaller --batch-size (with --grad-accum for the same effective batch), --max-length"
+               + (" or --memory-topk" if cfg["method"] in ("smf", "retrofit") else ""))
+    per_step = min(len(examples), cfg["batch_size"] * cfg["grad_accum"])
+    epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
+    steps = cfg["steps"] or math.ceil((epochs or 0) * len(examples) / (cfg["batch_size"] * cfg["grad_accum"]))
+    check_fits(schedule_bytes(steps * (cfg.get("sequence") or 1), per_step),
+               f"the run's batch order ({steps:,} steps of {per_step:,} examples, built before the first step)",
+               "use fewer --steps, or a smaller --batch-size or --grad-accum")
+
+
 # ---------------------------------------------------------------- the hub
 
 

@@ -347,7 +347,7 @@ def validate_inputs(cfg: dict, no_eval: bool) -> None:
         elif n is None:  # the fictional task: made in a moment
             n = len(training_examples(cfg))
         check_step_count(cfg, n)
-        check_sizes(cfg, config, load_examples(cfg))  # every tensor a flag sizes, against this machine's memory
+        inputs.check_sizes(cfg, config, load_examples(cfg))  # every tensor a flag sizes, against this machine's memory
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise SystemExit(f"error: {e}") from None
 
@@ -393,46 +393,13 @@ def check_memory_size(cfg: dict, d_model: int) -> None:
     sgd_smf = cfg["method"] == "smf" and cfg.get("smf_optimizer") == "sgd"
     need = (1 if sgd_smf else 3) * 4 * cfg["memory_slots"] * d_model * len(cfg["memory_layers"])
     have = machine_memory()
-    parts = inputs.memory_layer_bytes(cfg, d_model, cfg["method"])
-    if have and need <= have and sum(parts.values()) > have:  # the tables fit, the keys or queries do not
-        inputs.check_fits(sum(parts.values()), f"the memory ({', '.join(f'{k} {inputs.gib(v)}' for k, v in parts.items())}; "
-                          f"--memory-heads {cfg['memory_heads']}, --memory-key-dim {cfg['memory_key_dim']})",
-                          "use fewer --memory-heads or a smaller --memory-key-dim (the tiny preset uses 4 and 256)")
+    if have and need <= have:  # the tables fit: the keys, queries and projections too?
+        inputs.check_memory_parts(cfg, d_model)
     if have and need > have:
         raise SystemExit(f"error: --memory-slots {cfg['memory_slots']} needs about {need / 2**30:,.1f} GiB "
                          f"({len(cfg['memory_layers'])} memory layer(s) of {cfg['memory_slots']:,} rows x {d_model} floats, "
                          f"with gradients and optimizer state), more than this machine's {have / 2**30:,.1f} GiB; "
                          "use fewer slots (the tiny preset uses 16384).")
-
-
-def check_sizes(cfg: dict, config, examples: list[tuple[str, str]]) -> None:
-    """Every other size a flag controls, against this machine's memory (the memory layers:
-    check_memory_size): the model's weights (with full finetuning's gradients and AdamW
-    state), LoRA's adapters (--lora-r), a micro-batch's activations and the memory lookup's
-    scores (--batch-size, --max-length, --memory-topk), and the run's batch order (--steps x
-    the examples of a step)."""
-    weights = inputs.model_bytes(config) * (4 if cfg["method"] == "full" else 1)
-    inputs.check_fits(weights, f"--model {cfg['model']}'s weights" + (" with gradients and AdamW state" if cfg["method"] == "full" else ""),
-                      "use a smaller model" + (", or --method smf or lora" if cfg["method"] == "full" else ""))
-    if cfg["method"] == "lora":
-        inputs.check_fits(inputs.lora_bytes(config, cfg["lora_r"]), f"--lora-r {cfg['lora_r']}'s adapters (with gradients and AdamW state)",
-                          "use a smaller --lora-r (the presets use 8 to 16)")
-    tokens, targets = inputs.batch_tokens(examples, cfg["batch_size"], cfg["max_length"])
-    if cfg["loss_on"] == "all":
-        targets = tokens
-    need = inputs.batch_bytes(config, tokens, targets)
-    if cfg["method"] in ("smf", "retrofit"):
-        need += inputs.lookup_bytes(cfg, tokens)
-    inputs.check_fits(need, f"a micro-batch of --batch-size {cfg['batch_size']} (at least {tokens:,} tokens, with the "
-                            "output head's logits" + (" and the memory lookup's scores" if cfg["method"] in ("smf", "retrofit") else "") + ")",
-                      "use a smaller --batch-size (with --grad-accum for the same effective batch), --max-length"
-                      + (" or --memory-topk" if cfg["method"] in ("smf", "retrofit") else ""))
-    per_step = min(len(examples), cfg["batch_size"] * cfg["grad_accum"])
-    epochs = (cfg["method"] == "retrofit" and cfg["retrofit_epochs"]) or cfg["epochs"]
-    steps = cfg["steps"] or math.ceil((epochs or 0) * len(examples) / (cfg["batch_size"] * cfg["grad_accum"]))
-    inputs.check_fits(inputs.schedule_bytes(steps * (cfg.get("sequence") or 1), per_step),
-                      f"the run's batch order ({steps:,} steps of {per_step:,} examples, built before the first step)",
-                      "use fewer --steps, or a smaller --batch-size or --grad-accum")
 
 
 def check_step_count(cfg: dict, n: int) -> None:

@@ -63,10 +63,12 @@ def test_presets_resolve_and_flags_override():
     paper = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "lora"]))
     assert paper["model"] == "Qwen/Qwen2.5-0.5B-Instruct" and paper["memory_layers"] == [6, 12, 18]
     assert paper["lr"] == 2e-4 and paper["lora_r"] == 16 and paper["top_t"] == 512
-    over = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "full", "--lr", "1e-3", "--top-t", "7",
+    over = train.resolve_config(p.parse_args(["--preset", "paper", "--method", "smf", "--lr", "1e-3", "--top-t", "7",
                                               "--memory-layers", "1,2", "--no-bf16"]))
-    assert over["lr"] == 1e-3 and over["full_lr"] == 1e-3 and over["top_t"] == 7 and over["memory_layers"] == [1, 2]
+    assert over["lr"] == 1e-3 and over["smf_lr"] == 1e-3 and over["top_t"] == 7 and over["memory_layers"] == [1, 2]
     assert over["bf16"] is False
+    with pytest.raises(SystemExit, match="--top-t does nothing here"):  # full finetuning reads no SMF setting
+        train.resolve_config(p.parse_args(["--preset", "paper", "--method", "full", "--top-t", "7"]))
 
 
 def test_help_shows_defaults(capsys):
