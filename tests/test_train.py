@@ -351,7 +351,7 @@ def test_finished_run_is_not_overwritten_without_flag(tmp_path, tiny_dir):
 def test_offline_model_each_method_few_steps(tmp_path, method):
     flags = ["--method", method, "--steps", "3", "--n-countries", "4", "--batch-size", "4", "--background-docs", "8",
              "--no-eval", "--save-every", "100"]
-    assert run(tmp_path, *flags) == 0
+    assert run(tmp_path, *applicable(flags)) == 0  # --background-docs is SMF's
     log = [json.loads(l) for l in (tmp_path / f"tiny-{method}" / "log.jsonl").read_text().splitlines()]
     assert len(log) == 3 and all(torch.isfinite(torch.tensor(r["loss"])) for r in log)
 
