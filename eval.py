@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 import common
+import flags
 import inputs
 import memory
 import tasks
@@ -1256,7 +1257,7 @@ def main(argv=None) -> int:
     which = check_args(a)
     run_cfg = check_run(a.run[0]) if a.run and not a.compare and not a.model else None  # whole, before anything loads
     protocol = None if a.compare else a.protocol or (default_protocol(run_cfg) if run_cfg else "tiny")
-    inputs.check_eval_flags(a, vars(parser.parse_args([])), protocol, (run_cfg or {}).get("task"))  # each flag acts or is refused
+    flags.check_eval_flags(a, vars(parser.parse_args([])), protocol, (run_cfg or {}).get("task"))  # each flag acts or is refused
     if a.compare:
         levels = common.check_levels(a.levels)
         common.check_output_file(a.plot, "--plot")

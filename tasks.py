@@ -299,44 +299,13 @@ def invented_disease_task(n_diseases: int = 40, seed: int = 0) -> dict[str, list
     return {"train": train, "validation": validation}
 
 
-def degenerate(r: dict) -> str | None:
-    """Why a multiple-choice row cannot measure anything (None: it can): an empty question, an
-    empty option, or options all the same (every answer is then right)."""
-    opts = [r[k].strip().casefold() for k in ("opa", "opb", "opc", "opd")]
-    if not r["question"].strip():
-        return "its question is empty"
-    if not all(opts):
-        return "an option is empty"
-    if len(set(opts)) == 1:
-        return "its four options are the same"
-    return None
-
-
-def check_measurable(rows: list[dict], f: Path, strict: bool) -> list[dict]:
-    """The rows, once they can measure something. strict (a task file the user made, --task
-    mcq): every row, and the answer's text differs from every other option (a model that
-    scores option texts cannot tell them apart). Otherwise (MedMCQA as published, which holds
-    a few such rows and is scored whole by the harness): refused only when no row can."""
-    if strict:
-        for n, r in enumerate(rows, 1):
-            opts = [r[k].strip().casefold() for k in ("opa", "opb", "opc", "opd")]
-            why = degenerate(r) or ("its answer's text is also another option" if r["cop"] in range(4)
-                                    and opts.count(opts[r["cop"]]) > 1 else None)
-            if why:
-                raise ValueError(f"{f}, row {n}: {why}, so it cannot measure anything; fix or remove that row.")
-    elif rows and all(degenerate(r) for r in rows):
-        raise ValueError(f"{f}, row 1: {degenerate(rows[0])}, and so is every row: the file cannot measure anything; "
-                         "check the file.")
-    return rows
-
-
 def mcq_rows(data_dir: str | None, split: str) -> list[dict]:
     """--task mcq: the single-choice rows of DIR/medmcqa/{split}.jsonl (split: train or validation)."""
     if not data_dir:
         raise ValueError("--task mcq reads its rows from --data-dir DIR (DIR/medmcqa/train.jsonl and validation.jsonl); "
                          "make an example with: python scripts/make_mcq_task.py DIR")
     f = Path(data_dir) / "medmcqa" / f"{split}.jsonl"
-    rows = [r for r in check_measurable(_check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3)), f, True)
+    rows = [r for r in inputs.check_measurable(_check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3)), f, True)
             if is_single_choice(r)]
     if not rows:
         raise ValueError(f"{f} has no single-choice rows (choice_type 'single', or no choice_type); --task mcq trains "
@@ -622,7 +591,7 @@ def medmcqa_rows(data_dir: str | None, split: str) -> list[dict]:
     d = Path(data_dir) / "medmcqa"
     fallback = split == "train" and medmcqa_fallback(data_dir)
     f = d / ("validation.jsonl" if fallback else f"{split}.jsonl")
-    rows = check_measurable(_check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3, -1)), f, False)
+    rows = inputs.check_measurable(_check_cop(read_jsonl(f, MEDMCQA_FIELDS, MEDMCQA_TYPES), f, (0, 1, 2, 3, -1)), f, False)
     if fallback:
         cut = _holdout_end(rows)
         rows = rows[cut:]

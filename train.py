@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 import common
 import distributed
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
+import flags
 import inputs
 import memory
 import runs
@@ -283,7 +284,7 @@ def resolve_config(args: argparse.Namespace) -> dict:
     if args.sequence is not None or args.replay is not None:  # a stream (--sequence K); single runs keep their settings
         cfg.update(sequence=args.sequence, replay=args.replay or 0.0)
     runs.check_settings(cfg, TASKS)
-    inputs.check_flags_act({k: v for k, v in vars(args).items() if v is not None and k in FLAG_HELP or k == "init_memory" and v},
+    flags.check_flags_act({k: v for k, v in vars(args).items() if v is not None and k in FLAG_HELP or k == "init_memory" and v},
                            cfg, args.no_eval)  # every flag given acts, or is refused
     if cfg["task"] == "medmcqa":  # printed with the configuration: what this run will read, from where
         cfg["data_sources"] = tasks.medmcqa_sources(cfg["data_dir"], cfg["train_rows"], cfg["background"])
@@ -682,7 +683,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.lrs is not None or args.seeds is not None or args.steps_list is not None:  # "--lrs ''" is an empty sweep, refused
-        inputs.check_sweep(args)
+        flags.check_sweep(args)
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise SystemExit("error: a sweep (--lrs, --seeds, --steps-list) runs one process; start it with python, not torchrun.")
         return runs.sweep(args, argv, resolve_config(args), main)

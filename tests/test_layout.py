@@ -4,8 +4,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# lower layers never import higher ones: train -> runs -> eval/distributed -> smf_mini -> memory/scoring -> tasks/common/stats -> inputs
-LAYER = {"inputs": -1, "common": 0, "tasks": 0, "stats": 0, "memory": 1, "scoring": 1, "smf_mini": 2, "eval": 3, "distributed": 3, "runs": 4, "train": 5}
+# lower layers never import higher ones: train -> runs -> eval/distributed -> smf_mini -> memory/scoring -> tasks/common/stats/flags -> inputs
+LAYER = {"inputs": -1, "flags": 0, "common": 0, "tasks": 0, "stats": 0, "memory": 1, "scoring": 1, "smf_mini": 2, "eval": 3, "distributed": 3, "runs": 4, "train": 5}
 
 
 def local_imports(module: str) -> list[tuple[str, ast.AST]]:
