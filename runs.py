@@ -662,6 +662,8 @@ def os_error_message(e: OSError, runs_dir: Path, name: str | None) -> str:
             kept = f"the interrupted run is kept in {work}; fix that and run the same command with --resume"
         if (runs_dir / name).exists():
             kept += f"; the finished run in {runs_dir / name} is untouched"
+    if e.errno is None:  # not the system's: a reader's own sentence (a missing data file), never "could not write"
+        return f"error: {str(e).rstrip('.')}; {kept}."
     return f"error: could not {verb} {where}: {why}; {kept}."
 
 
