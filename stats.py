@@ -97,6 +97,10 @@ def points_lost(acc_base: float, acc_trained: float) -> float:
     # END SOLUTION
 
 
+# The unit of each tiny probe's forgetting (perplexity_change for WikiText, points_lost for the others).
+FORGET_UNIT = {"wiki_ppl": "% perplexity", "world_acc": "points lost", "gk_acc": "points lost"}
+
+
 def at_level(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None:
     """y interpolated linearly at x = level along points sorted by x (a frontier).
     None when the level lies outside the points' range: never extrapolate."""

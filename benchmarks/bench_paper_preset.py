@@ -36,7 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+import distributed  # noqa: E402
 import memory  # noqa: E402
+import settings  # noqa: E402
 import smf_mini  # noqa: E402
 import train  # noqa: E402
 
@@ -61,7 +63,7 @@ def build(method: str, device: torch.device):
     model = AutoModelForCausalLM.from_config(Qwen2Config(**QWEN25_05B), attn_implementation="sdpa").to(device)
     model.config.use_cache = False
     if method == "smf":  # train.setup_method, with the 'tf' rule: no background pass (the ranking costs < 1 ms)
-        memory.attach_memory(model, train.runs.memory_config(cfg), seed=0)
+        memory.attach_memory(model, settings.memory_config(cfg), seed=0)
         model.to(device)
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], "tf", cfg["smf_optimizer"], cfg["lr"], None)
     else:
@@ -87,7 +89,7 @@ def one(method: str, dtype: str, length: int, device_name: str) -> dict:
     if method == "smf":
         opt.observe(b["attention_mask"])
     loss.backward()
-    train.apply_update(model, opt, cfg)
+    train.apply_update(model, opt, cfg, distributed.Solo(device))
     if device.type == "cuda":
         torch.cuda.synchronize()
     out = {"method": method, "dtype": dtype, "batch": cfg["batch_size"], "length": length,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import runs
+import data
 import tasks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -42,7 +42,7 @@ def test_mix_alternates_and_every_named_background_loads():
     py, en = tasks.background_text(3), tasks.english_background(3)
     assert mix == [py[0], en[0], py[1], en[1], py[2], en[2]]
     for name, docs in (("pydoc", py), ("english", en), ("mix", mix[:3])):
-        assert runs.background_docs({"background": name, "background_docs": 3, "data_dir": None}) == docs
+        assert data.background_docs({"background": name, "background_docs": 3, "data_dir": None}) == docs
 
 
 @pytest.mark.parametrize("n", [1, 10])
