@@ -155,11 +155,12 @@ def plot_stream(report: dict, path: str) -> None:
               "real facts probe (0 = base; higher = forgot)", "general-knowledge probe (0 = base; higher = forgot)"]
     for ax, title in zip(axes.flat, titles):
         ax.set_title(title, fontsize=11)
-    axes[0, 0].legend(fontsize=8, loc="upper right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()  # below the panels: a legend inside one hides points
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3)
     over = "items" if report["bootstrap"] == "items" else "seeds, then items"
     fig.suptitle(f"Learning a stream of {K} stages of new facts: what is kept ({report['split']} split; "
                  f"bars: 95% bootstrap intervals over {over})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 + 0.022 * ((len(labels) + 2) // 3), 1, 1))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with common.atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

@@ -76,7 +76,7 @@ FLAG_HELP = {
     "memory_mode": (str, "'add' (MLP + memory) or 'replace' (memory instead of the MLP)"),
     "top_t": (int, "SMF: value rows trained per layer per optimizer step"),
     "rule": (str, "SMF ranking rule: tfidf, kl, tf or random"),
-    "smf_optimizer": (str, "SMF optimizer: sgd (masked SGD) or adamw (row-wise Adam that never touches unselected rows)"),
+    "smf_optimizer": (str, "SMF optimizer: sgd (masked SGD) or adamw (row-wise Adam that never touches unselected rows; its decoupled weight decay is 0 here, so it is Adam)"),
     "smf_lr": (float, "SMF learning rate"),
     "row_step_cap": (float, "SMF: longest move (L2 norm) of one value row in one step; 0 = no cap"),
     "min_read_ratio": (float, "SMF: train only rows this step reads more than R times as often (in share) as background text does; 0 = every row read"),
@@ -84,9 +84,9 @@ FLAG_HELP = {
     "lora_r": (int, "LoRA rank"),
     "lora_alpha": (int, "LoRA alpha"),
     "lora_dropout": (float, "LoRA dropout, from 0 up to (not including) 1"),
-    "lora_lr": (float, "LoRA learning rate (AdamW)"),
-    "full_lr": (float, "full finetuning learning rate (AdamW)"),
-    "retrofit_lr": (float, "retrofit learning rate (AdamW, all memory parameters)"),
+    "lora_lr": (float, "LoRA learning rate (Adam)"),
+    "full_lr": (float, "full finetuning learning rate (Adam)"),
+    "retrofit_lr": (float, "retrofit learning rate (Adam, all memory parameters)"),
     "retrofit_docs": (int, "retrofit: documents of the background corpus to train on (default: all)"),
     "retrofit_epochs": (float, "retrofit: epochs over its documents when --steps is not set (default: --epochs)"),
     "train_rows": (int, "MedMCQA: train on the first N single-choice rows (default: all)"),
@@ -436,7 +436,7 @@ def machine_memory() -> int:
 def check_memory_size(cfg: dict, d_model: int) -> None:
     """The memory layers' value tables (slots x model width, fp32, per layer), with their
     gradients and optimizer state, must fit in this machine's memory: about 3 tables per layer
-    (retrofit: a dense gradient and AdamW's two moments; SMF with adamw: the two row-wise
+    (retrofit: a dense gradient and Adam's two moments; SMF with adamw: the two row-wise
     moment tables), but SMF with SGD keeps one table (its gradient holds the rows read only,
     and SGD has no state; docs/BENCHMARK.md, "Large memories")."""
     sgd_smf = cfg["method"] == "smf" and cfg.get("smf_optimizer") == "sgd"

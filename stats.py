@@ -1,15 +1,17 @@
 """stats.py: 95% intervals and the comparison of methods at matched learning.
 
 Every number smf-mini reports carries an interval, and methods are compared along their
-learning-vs-forgetting frontiers, not at one point each. Three tools:
+learning-vs-forgetting frontiers, not at one point each. Four kinds of tools:
 
 - `wilson(k, n)`: the Wilson score interval of a proportion (k correct out of n). Better
   than the normal "p +- 1.96 sqrt(p(1-p)/n)" near 0 and 1 and for small n.
 - `bootstrap(groups, statistic)`: a percentile bootstrap. `groups` holds one array of
   per-item values per seed; each replicate redraws items with replacement (the same draw
   in every seed when `paired`, as for probes whose items every seed shares) and recomputes
-  the statistic. It measures the noise of the finite item set; the spread between seeds
-  (training noise) is reported beside it, not folded in.
+  the statistic. It measures the noise of the finite item set only.
+  `bootstrap_seeds_items` folds the spread between seeds (training noise) in as well: each
+  replicate first redraws the seeds, then the items within each drawn seed
+  (`eval.py --compare --bootstrap seeds-items`).
 - `pareto` and `at_level`: a method's frontier (its runs that no other run of the same
   method beats on both learning and forgetting) and, along it, the forgetting
   interpolated at a named learning level ("matched learning").

@@ -38,24 +38,24 @@ import tasks
 
 # ---------------------------------------------------------------- presets
 #
-# Why each value is what it is, measured on this machine: docs/RECIPE.md (one section per choice).
+# Why each value is what it is, measured on this machine: the section of docs/RECIPE.md named beside it.
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(
         model=common.OFFLINE_MODEL, **tasks.TINY_TASK,
-        background="pydoc", background_docs=64, background_max_length=128,  # RECIPE: "The background"
-        memory_layers=[2, 4, 6, 8],  # RECIPE: "How the tiny preset was found", point 2 (entity tokens, early layers)
+        background="pydoc", background_docs=64, background_max_length=128,  # docs/RECIPE.md, "The background"
+        memory_layers=[2, 4, 6, 8],  # docs/RECIPE.md, "How the tiny preset was found" (2: where the memory sits)
         memory_slots=16_384, memory_heads=4, memory_topk=16, memory_key_dim=256, memory_mode="add",
-        top_t=1000, smf_lr=8000.0,  # RECIPE: "Fewer rows per step: top-t 1000 at lr 8000"
-        rule="tfidf",  # RECIPE: "Which rows: the ranking rule"
-        smf_optimizer="sgd",  # RECIPE: "How the tiny preset was found", point 3 (why SGD, and lr in the thousands)
-        row_step_cap=5.0,  # RECIPE: "The bounded step"
-        min_read_ratio=0.0, scale_lr=0.0,  # RECIPE: "Tried and not kept"
+        top_t=1000, smf_lr=8000.0,  # docs/RECIPE.md, "Fewer rows per step"
+        rule="tfidf",  # docs/RECIPE.md, "Which rows: the ranking rule"
+        smf_optimizer="sgd",  # docs/RECIPE.md, "How the tiny preset was found" (3: why SGD, at lr in the thousands)
+        row_step_cap=5.0,  # docs/RECIPE.md, "The bounded step"
+        min_read_ratio=0.0, scale_lr=0.0,  # docs/RECIPE.md, "Tried and not kept"
         lora_r=16, lora_alpha=32, lora_dropout=0.05, lora_lr=1e-3, full_lr=1e-4, retrofit_lr=5e-4,
         retrofit_docs=64, retrofit_epochs=None, train_rows=None,
-        mcq_views="question,statement,shuffled,bare",  # RECIPE: "Your own facts" (chosen on a dev world)
+        mcq_views="question,statement,shuffled,bare",  # docs/RECIPE.md, "Your own facts"
         steps=60, epochs=None, batch_size=8, grad_accum=1, max_length=128, warmup=4, clip=1.0,
-        loss_on="answer",  # RECIPE: "How the tiny preset was found", point 4
+        loss_on="answer",  # docs/RECIPE.md, "How the tiny preset was found" (4: what the loss is on)
         bf16=False, eval_limit=None, save_every=10,
     ),
     "paper": dict(  # the seed paper's setup (docs/PAPER_PRESET.md)
@@ -67,7 +67,7 @@ PRESETS: dict[str, dict] = {
         warmup=100, clip=1.0, loss_on="all", bf16=True, eval_limit=1000, seed=0, save_every=500,
     ),
 }
-# One memory of 1,048,576 rows at layer 4, top-t 500 at lr 16000, chosen on dev (docs/SPARSE.md).
+# One memory of 1,048,576 rows at layer 4, top-t 500 at lr 16000, chosen on dev (docs/SPARSE.md, "The sparse preset").
 PRESETS["sparse"] = dict(PRESETS["tiny"], memory_layers=[4], memory_slots=1_048_576, top_t=500, smf_optimizer="sgd",
                          smf_lr=16000.0, row_step_cap=5.0)
 
@@ -232,7 +232,7 @@ def target_loss(model, b: dict) -> torch.Tensor:
     forward work) and its backward would otherwise run at every position and hold a
     (B, T, 49,152) logits tensor (200 MB in fp32 at 1,024 tokens). The same loss and
     gradients up to float rounding (the other positions never entered the loss); that
-    rounding is enough to move a long run's trajectory (docs/RESULTS.md, "Numerical noise")."""
+    rounding is enough to move a long run's trajectory (docs/RESULTS.md, "How far one run moves")."""
     body, head = common.body_and_head(model)
     hidden = body(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state  # (B, T, d)
     targets = b["labels"][:, 1:]  # (B, T-1)

@@ -10,7 +10,7 @@ embeddings, rope theta 1e6; 494M parameters. SMF gets the paper preset's memory
 row-wise AdamW on the top-512 rows). Random weights cost the same memory and time as the
 real ones. One step = the paper preset's micro-batch (4 sequences, every token a target)
 through train.target_loss, backward, and train.apply_update (SMF: select, clip, move;
-LoRA / full: clip, AdamW), exactly as train.py does it.
+LoRA / full: clip, Adam), exactly as train.py does it.
 
 Each (method, dtype, length) runs in its own process, so that its peak resident memory
 (getrusage's ru_maxrss: the most the process ever held) is its own. Printed per run: the
@@ -19,7 +19,7 @@ and the step's wall time; on CUDA also torch's peak GPU memory. On a CPU the pre
 tokens are too slow for two cores; the activations (everything the step adds above the
 static memory) grow linearly with length (sdpa attention stores no L x L matrix), so two
 lengths give the line, and the script prints it extrapolated to 1,024. Not for full
-finetuning at short lengths: there the peak is AdamW's step (weights, gradients, moments and
+finetuning at short lengths: there the peak is Adam's step (weights, gradients, moments and
 temporaries), which hides the activations, so its line is flat.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ SMF / full and SMF / LoRA, with the goals (<= 0.6 and <= 0.8) beside them.
 
 A step is exactly what train.py does: train.train_step (forward and backward of every
 micro-batch) then train.apply_update (SMF: select rows, clip, move them; others: clip,
-AdamW). SMF ranks rows by term frequency here ('tf'), so that no background pass is
+Adam). SMF ranks rows by term frequency here ('tf'), so that no background pass is
 needed; ranking 16K rows by TF-IDF instead costs well under a millisecond more.
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The code's shape: layers import downward only (so no import cycle), imports inside
 functions only for optional or slow dependencies (each says why), no long functions, and the
-line budgets that keep the method readable in one sitting (README, "Files")."""
+line budgets that keep the method readable in one sitting (README, "Map of the files")."""
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Lower layers never import higher ones (README, "Files"): train -> rundir -> eval -> compare / protocols /
+# Lower layers never import higher ones (README, "Map of the files"): train -> rundir -> eval -> compare / protocols /
 # distributed -> settings -> checkpoints -> smf_mini -> memory / scoring / data / plots -> common / tasks / stats.
 LAYER = {"common": 0, "tasks": 0, "stats": 0, "memory": 1, "scoring": 1, "data": 1, "plots": 1, "smf_mini": 2,
          "checkpoints": 3, "settings": 4, "distributed": 5, "protocols": 5, "compare": 5, "eval": 6, "rundir": 7, "train": 8}
