@@ -100,6 +100,7 @@ def one(slots: int, layers: str, args) -> dict:
     import distributed
     import eval as evaluation
     import memory
+    import settings
     import train
 
     cfg, model, tok, opt, phases = setup(slots, layers, args)
@@ -126,7 +127,7 @@ def one(slots: int, layers: str, args) -> dict:
     changed = {str(i): int(checkpoints.changed_rows(m.values.weight.detach()).numel()) for i, m in memory.memory_layers(model).items()}
     model.eval()
     with Phase(phases, "eval"):
-        res = evaluation.run_suite(model, tok, cfg, evaluation.default_protocol(cfg), cfg["eval_limit"], None)
+        res = evaluation.run_suite(model, tok, cfg, settings.default_protocol(cfg), cfg["eval_limit"], None)
     return {"slots": slots, "layers": layers, "heads": cfg["memory_heads"], "topk": cfg["memory_topk"], "top_t": cfg["top_t"],
             "steps": args.steps, "phases": phases, "step_s_median": statistics.median(step_s),
             "select_update_s_median": statistics.median(update_s), "rows_per_step": per_step, "rows_changed": changed,

@@ -17,8 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
-import compare
-import eval as ev  # noqa: E402
+import compare  # noqa: E402
 
 PROBES = ("wiki_ppl", "world_acc", "gk_acc")
 
@@ -51,7 +50,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     summary = {}
     for bg, runs in groups(Path(a.folder)).items():
-        s = ev.summarize(runs)
+        s = compare.summarize(runs)
         s["score"] = sum(s[m]["forgetting"] for m in PROBES) / 3
         summary[bg] = s
     if not summary:

@@ -7,7 +7,7 @@ Each table in docs/*.md sits between two markers,
     <!-- /table -->
 
 and TABLES below says, for each NAME, which run folders make each row. The numbers are
-computed by eval.py's own machinery (`compare.summarize`, `compare.compare_report`,
+computed by compare.py's own machinery (`compare.summarize`, `compare.compare_report`,
 `compare.markdown_tables`): means over seeds and 95% bootstrap intervals with 2,000 draws.
 tests/test_docs_tables.py rebuilds every table and checks that docs/ holds exactly that,
 so prose tables and raw results cannot drift apart.

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from eval import wikitext_detokenize, wikitext_documents  # noqa: E402
+from protocols import wikitext_detokenize, wikitext_documents  # noqa: E402
 
 # Article titles (as in the file) for each split: short, varied biographies, culture, games.
 SPLITS = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import checkpoints
 import data
 import tasks
 
@@ -49,3 +50,17 @@ def test_mix_alternates_and_every_named_background_loads():
 def test_a_prefix_samples_several_articles(n):
     titles = [json.loads(line)["title"] for line in ENGLISH.read_text(encoding="utf-8").splitlines()[:n]]
     assert len(set(titles)) == n  # interleaved: the first documents come from different articles
+
+
+def test_the_background_cache_key_follows_the_code_not_its_comments(tmp_path):
+    """checkpoints.code_fingerprint keys the background cache: an edited comment or docstring
+    keeps it (no needless 25 s recomputation), a changed line of code changes it."""
+    base = 'def reads(x):\n    """Count the reads."""\n    return x + 1  # one more\n'
+    files = {"base": base, "comment": base.replace("# one more", "# an edited comment"),
+             "doc": base.replace("Count the reads.", "Count every read."), "code": base.replace("x + 1", "x + 2")}
+    fp = {}
+    for name, text in files.items():
+        (tmp_path / f"{name}.py").write_text(text)
+        fp[name] = checkpoints.code_fingerprint(str(tmp_path / f"{name}.py"))
+    assert fp["base"] == fp["comment"] == fp["doc"]
+    assert fp["code"] != fp["base"]
