@@ -108,3 +108,16 @@ def test_no_function_over_60_lines_outside_the_method_files():
         long = [(n.name, n.end_lineno - n.lineno + 1) for n in ast.walk(tree)
                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 60]
         assert not long, f"{module}.py: {long}"
+
+
+def test_the_reading_order_gives_true_sizes():
+    """README's reading order and docs/METHOD.md name the method files' sizes (~N lines): within 10%."""
+    import re  # only this test parses the docs
+
+    for doc in ("README.md", "docs/METHOD.md"):
+        text = (ROOT / doc).read_text()
+        for m in METHOD_FILES:
+            found = re.search(rf"`{m}\.py` \(~([\d,]+)", text)
+            assert found, f"{doc} gives no size for {m}.py"
+            said = int(found.group(1).replace(",", ""))
+            assert abs(line_count(m) - said) <= 0.1 * said, f"{doc}: {m}.py is {line_count(m)} lines, not ~{said}"
