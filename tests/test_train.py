@@ -131,26 +131,26 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
     spec = importlib.util.spec_from_file_location("make_mcq_task", Path(train.__file__).parent / "scripts" / "make_mcq_task.py")
     mk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mk)
-    data = tmp_path / "task"
-    assert mk.main([str(data), "--diseases", "4", "--seed", "3"]) == 0
-    tr = tasks.read_jsonl(data / "medmcqa" / "train.jsonl", tasks.MEDMCQA_FIELDS)
-    va = tasks.read_jsonl(data / "medmcqa" / "validation.jsonl", tasks.MEDMCQA_FIELDS)
+    task_dir = tmp_path / "task"
+    assert mk.main([str(task_dir), "--diseases", "4", "--seed", "3"]) == 0
+    tr = tasks.read_jsonl(task_dir / "medmcqa" / "train.jsonl", tasks.MEDMCQA_FIELDS)
+    va = tasks.read_jsonl(task_dir / "medmcqa" / "validation.jsonl", tasks.MEDMCQA_FIELDS)
     assert len(tr) == 12 and len(va) == 24  # 4 diseases x 3 facts; two held-out questions per fact
     for rows in (tr, va):  # every row's gold option is the answer its explanation states, and it appears once
         for r in rows:
             opts = tasks.medmcqa_options(r)
             assert r["exp"].rstrip(".").endswith(opts[r["cop"]]) and len(set(opts)) == 4
     assert not {r["question"] for r in tr} & {r["question"] for r in va}  # held-out phrasings only
-    pairs = data.training_examples(dict(task="mcq", data_dir=str(data)))
+    pairs = data.training_examples(dict(task="mcq", data_dir=str(task_dir)))
     assert pairs[0] == (tasks.mcq_prompt(tr[0]["question"], tasks.medmcqa_options(tr[0])), " " + tasks.medmcqa_options(tr[0])[tr[0]["cop"]])
     assert pairs[12:] == [("", r["exp"]) for r in tr] and len(pairs) == 24
     with pytest.raises(SystemExit, match="already exists"):
-        mk.main([str(data), "--diseases", "4"])
+        mk.main([str(task_dir), "--diseases", "4"])
     with pytest.raises(SystemExit, match="--task mcq reads its rows from --data-dir"):
         run(tmp_path, *small(tiny_dir, "smf"), "--task", "mcq")
     flags = small(tiny_dir, "smf")
     flags = [f for i, f in enumerate(flags) if f != "--no-eval" and "--steps" not in flags[i - 1 : i + 1]]
-    assert run(tmp_path, *flags, "--task", "mcq", "--data-dir", str(data), "--eval-limit", "3") == 0
+    assert run(tmp_path, *flags, "--task", "mcq", "--data-dir", str(task_dir), "--eval-limit", "3") == 0
     # no --steps: the budget is MCQ_EPOCHS epochs over the default views' 48 examples (4 per fact) in batches of 36
     config = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
     assert config["mcq_views"] == "question,statement,shuffled,bare" and len(data.training_examples(config)) == 48
