@@ -269,7 +269,7 @@ def test_triviaqa_rules_by_hand(monkeypatch):
         seen.update(prompts=prompts, max_new_tokens=max_new_tokens, stop=stop)
         return preds
 
-    monkeypatch.setattr(eval, "greedy_generate", fake_generate)
+    monkeypatch.setattr(protocols, "greedy_generate", fake_generate)
     assert protocols.triviaqa_paper(None, None, rows) == {"triviaqa_acc": 2 / 3, "n": 3}  # '' alias never matches
     assert seen == {"prompts": ["Question: Capital of France\nAnswer:", "Question: Band from Liverpool\nAnswer:",
                                 "Question: Largest ocean\nAnswer:"], "max_new_tokens": 32, "stop": ()}
@@ -287,7 +287,7 @@ def test_wikitext_paper_rules_by_hand(tok, monkeypatch):
         seen.update(texts=texts, max_length=max_length, stride=stride)
         return {"loglik": -20.0, "tokens": 10, "per_text": [[-20.0, 10]]}
 
-    monkeypatch.setattr(eval, "rolling_loglik", fake_rolling)
+    monkeypatch.setattr(protocols, "rolling_loglik", fake_rolling)
     r = protocols.wikitext_paper(None, tok, lines, limit=3)
     assert seen == {"texts": ["= T =\n\none .\n\ntwo"], "max_length": 1024, "stride": 512}
     assert r["wikitext_ppl"] == pytest.approx(math.exp(2.0)) and r["tokens"] == 10
@@ -352,7 +352,7 @@ def test_harness_and_paper_suites_on_local_files(tok, tmp_path, monkeypatch):
         d.mkdir(parents=True)
         (d / "test.jsonl").write_text("".join(json.dumps({"text": l}) + "\n" for l in lines))
     cfg = {"data_dir": str(tmp_path), "eval_window": 64}
-    monkeypatch.setattr(eval, "greedy_generate", lambda model, tok, prompts, *a, **k: ["Paris, of course"] * len(prompts))
+    monkeypatch.setattr(protocols, "greedy_generate", lambda model, tok, prompts, *a, **k: ["Paris, of course"] * len(prompts))
     lm = UniformLM(len(tok))  # every letter and every choice ties: the first (A) is picked
     V = len(tok)
     h = eval.run_suite(lm, tok, cfg, "harness")

@@ -516,7 +516,7 @@ def test_eval_bad_input_is_one_sentence_before_any_work(tmp_path, tiny_dir, caps
     make_files(tmp_path)
     (tmp_path / "dir.png").mkdir()
     monkeypatch.setattr(common, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
-    monkeypatch.setattr(eval, "compare", lambda *a, **k: pytest.fail("the comparison ran"))
+    monkeypatch.setattr(compare, "compare", lambda *a, **k: pytest.fail("the comparison ran"))
     argv = [f.replace("{tmp}", str(tmp_path)).replace("TINY", tiny_dir) for f in flags]
     before = tree(tmp_path)
     with pytest.raises(SystemExit) as info:
