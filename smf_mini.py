@@ -296,7 +296,7 @@ class SparseValueUpdate:
             self.select()
         lr = self.param_groups[0]["lr"]
         read = {i: int((self.counts[i] > 0).sum()) for i in self.selected}  # before the counts are reset
-        old = {i: self.mems[i].values.weight.index_select(0, rows).clone() for i, rows in self.selected.items()}
+        start = {i: self.mems[i].values.weight.index_select(0, rows).clone() for i, rows in self.selected.items()}
         for i, mem in self.mems.items():
             rows, w, g = self.selected[i], mem.values.weight, self.grads.get(i)
             if g is None or rows.numel() == 0:
@@ -332,7 +332,7 @@ class SparseValueUpdate:
             self.scale_opt.param_groups[0]["lr"] = self.scale_lr * lr / self.base_lr
             self.scale_opt.step()
         record = {str(i): {"read": read[i], "selected": int(rows.numel()),
-                           "moved": int((self.mems[i].values.weight.index_select(0, rows) != old[i]).any(dim=1).sum())}
+                           "moved": int((self.mems[i].values.weight.index_select(0, rows) != start[i]).any(dim=1).sum())}
                   for i, rows in self.selected.items()}
         self.zero_grad()
         for i in self.mems:

@@ -623,3 +623,27 @@ def test_rows_only_file_keeps_the_trained_output_scale(tmp_path):
     got = checkpoints.load_memory(fresh, str(tmp_path / "small.safetensors"))
     assert float(got[1].scale.detach()) == 1.25 and float(got[3].scale.detach()) == 1.0
     assert torch.equal(fresh(x).logits, model(x).logits)
+
+
+@pytest.mark.parametrize("optimizer,t", [("sgd", 5), ("adamw", 5), ("adamw", 1)])
+def test_step_returns_its_record_of_rows_read_selected_and_moved(optimizer, t):
+    """SparseValueUpdate.step() says what it did, per layer, for either optimizer: the rows the
+    step's tokens read (padding excluded), the rows selected, and those whose value changed."""
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg())
+    upd = smf_mini.SparseValueUpdate(model, t=t, rule="tf", optimizer=optimizer, lr=0.5 if optimizer == "sgd" else 0.05)
+    ids = torch.randint(0, 256, (2, 10))
+    mask = torch.ones_like(ids)
+    mask[1, 7:] = 0
+    model(input_ids=ids, attention_mask=mask, labels=ids.masked_fill(mask == 0, -100)).loss.backward()
+    upd.observe(mask)
+    reads = {i: int((upd.counts[i] > 0).sum()) for i in upd.mems}
+    sel = upd.select()
+    before = {i: m.values.weight.detach().clone() for i, m in upd.mems.items()}
+    record = upd.step()
+    assert list(record) == [str(i) for i in upd.mems]
+    for i, m in upd.mems.items():
+        moved = int((m.values.weight != before[i]).any(1).sum())
+        assert record[str(i)] == {"read": reads[i], "selected": int(sel[i].numel()), "moved": moved}
+        assert 0 < moved <= record[str(i)]["selected"] <= record[str(i)]["read"]
