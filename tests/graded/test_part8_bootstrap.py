@@ -54,3 +54,21 @@ def test_part8_the_interval_is_percentiles_of_the_replicates():
     # so both percentiles are 1; a normal approximation (mean +- 1.96 sd) would not be.
     x = np.array([0.0] * 95 + [1.0] * 5)
     assert bootstrap([x], lambda g: g[0].max(), reps=2000, seed=1) == (1.0, 1.0)
+
+
+def test_part8_draws_n_items_from_all_n():
+    """Each replicate draws len(g) items, with replacement, from all len(g) items (the last
+    one included), each equally likely; paired draws use the same indices in every group."""
+    n, reps = 7, 3000
+    seen = []
+    x = np.arange(n, dtype=float)
+    bootstrap([x, x + 100], lambda g: seen.append((g[0].copy(), g[1].copy())) or 0.0, reps=reps, seed=2)
+    assert all(len(a) == n and len(b) == n for a, b in seen), "a replicate must hold len(g) items, not fewer or more"
+    assert all(np.array_equal(a + 100, b) for a, b in seen), "paired: the same items in every group"
+    counts = np.bincount(np.concatenate([a for a, _ in seen]).astype(int), minlength=n)
+    assert counts.min() > 0, "some item is never drawn (the upper end of the draw is exclusive: integers(0, n) gives 0..n-1)"
+    share = counts / counts.sum()
+    assert np.all(np.abs(share - 1 / n) < 0.02), "items are not drawn equally often"
+    seen.clear()
+    bootstrap([np.arange(5.0), np.arange(9.0)], lambda g: seen.append([len(v) for v in g]) or 0.0, reps=50, paired=False)
+    assert all(s == [5, 9] for s in seen), "unpaired: each group keeps its own length"
