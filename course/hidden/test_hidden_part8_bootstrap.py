@@ -7,12 +7,18 @@ from stats import bootstrap
 
 
 def test_hidden_part8_paired_needs_equal_lengths():
+
+
+    """Paired groups of unequal lengths raise ValueError."""
     assert bootstrap([np.ones(5), np.ones(5)], lambda g: 1.0, reps=10) == (1.0, 1.0)  # equal lengths work
     with pytest.raises(ValueError):
         bootstrap([np.ones(5), np.ones(6)], lambda g: 0.0, paired=True)
 
 
 def test_hidden_part8_percentile_on_a_skewed_statistic():
+
+
+    """The interval of a skewed statistic is made of percentiles."""
     rng = np.random.default_rng(8)
     x = rng.exponential(size=400)
     lo, hi = bootstrap([x], lambda g: g[0].max(), reps=1000)
@@ -20,6 +26,9 @@ def test_hidden_part8_percentile_on_a_skewed_statistic():
 
 
 def test_hidden_part8_three_seeds_each_resampled():
+
+
+    """Three unpaired groups, each resampled."""
     rng = np.random.default_rng(81)
     groups = [rng.integers(0, 2, 120).astype(float) for _ in range(3)]
     stat = lambda gs: float(np.mean([g.mean() for g in gs]))
@@ -29,6 +38,9 @@ def test_hidden_part8_three_seeds_each_resampled():
 
 
 def test_hidden_part8_rows_with_several_columns_are_drawn_whole():
+
+
+    """Rows with several columns are drawn whole."""
     # (value, 1) rows with a ratio statistic are the plain mean: same seed, same draws, same interval
     rng = np.random.default_rng(82)
     x = rng.normal(size=90)
