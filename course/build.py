@@ -14,7 +14,9 @@ indentation,
     raise NotImplementedError("partN: one-line hint")
     # <<< partN
 
-so docstrings, comments and equations outside the regions stay, every module still
+In Markdown files, text between `<!-- master-only -->` and `<!-- /master-only -->` (what
+names the master-only files) is left out of the student copy. Docstrings, comments and
+equations outside the regions stay, every module still
 imports, `python train.py --help` still works, and a student who fills the stubs in
 trains SMF with their own code. Left out of the student copy: this builder, the hidden
 tests (course/hidden/), the instructors' guide with its rubric, the list of plausible
@@ -161,7 +163,12 @@ def strip_notebook(text: str, where: str) -> tuple[str, list[dict]]:
     return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", regions
 
 
+MASTER_ONLY_TEXT = re.compile(r"<!-- master-only -->.*?<!-- /master-only -->", re.S)
+
+
 def student_text(rel: str, text: str) -> tuple[str, list[dict]]:
+    if rel.endswith(".md"):  # text for teachers only (it names files the student copy does not have)
+        text = MASTER_ONLY_TEXT.sub("", text)
     if rel.endswith(".py"):
         return strip_regions(text, rel)
     if rel.endswith(".ipynb"):
