@@ -123,7 +123,10 @@ def check_region(code: str, first_line: int, where: str) -> str | None:
     def at(node) -> int:
         return first_line + node.lineno - 2
 
-    for node in ast.walk(tree):
+    # the first offence in reading order (a name before the attributes taken from it)
+    nodes = sorted((n for n in ast.walk(tree) if hasattr(n, "lineno")),
+                   key=lambda n: (n.lineno, n.col_offset, isinstance(n, ast.Attribute)))
+    for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or "."]
             for n in names:
