@@ -47,10 +47,15 @@ def unfinished(part: str) -> bool:
 def needs(*what: str) -> bool:
     """True if every graded part ('part1') and exercise ('naive_topk') named is done; otherwise
     print one line saying what to finish first, and return False."""
-    todo = [f"{w} ({part_where(w)})" for w in what if w.startswith("part") and unfinished(w)]
+    parts = [w for w in what if w.startswith("part") and unfinished(w)]
+    if len(parts) <= 2:
+        todo = [f"{w} ({part_where(w)})" for w in parts]
+    else:  # a long list: the names, and where to look them up
+        todo = [", ".join(parts[:-1]) + f" and {parts[-1]} (course/HANDOUT.md, 'The parts', says where each is)"]
     todo += [f"the exercise {w} above" for w in what if not w.startswith("part") and not _DONE.get(w)]
     if todo:
-        print("This cell needs " + " and ".join(todo) + ": finish it first, then run this cell again.")
+        print("This cell needs " + " and ".join(todo) + (": finish it" if len(todo) == 1 else ": finish them")
+              + " first, then run this cell again.")
     return not todo
 
 
@@ -137,7 +142,8 @@ def _memory_read(fn):
         flat = mem.normalize(x.reshape(-1, 16))
         s, i = _brute_topk(mem, flat)
         read = (torch.softmax(s, -1).unsqueeze(-1) * mem.values.weight[i]).sum((1, 2))
-        want = mem.w_out(read * torch.nn.functional.silu(mem.w_in(flat))).view(x.shape) != want.shape:
+        want = mem.w_out(read * torch.nn.functional.silu(mem.w_in(flat))).view(x.shape)
+    if got.shape != want.shape:
         return False, f"shape {tuple(got.shape)}; expected {tuple(want.shape)}, the input's shape"
     if not torch.allclose(got, want, atol=1e-5):
         return False, "the output differs from the memory's: normalise x, softmax the k scores per head, sum the value rows, W_out(read * silu(W_in x))"
