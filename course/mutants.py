@@ -1,9 +1,13 @@
 """Plausible wrong answers, each applied to the reference by tests/test_course.py, which
-checks that every one of them loses points under the grader (public + hidden tests).
+checks that every one of them loses at least one point of its part under the grader
+(public + hidden tests). The test grades them in batches of at most one mistake per part:
+each part's tests replace the parts it builds on with references, so mistakes of
+different parts in one copy do not meet.
 
 Each mutant: (name, part, file, the reference text it replaces, the wrong text). The
-replaced text must occur exactly once in the file, so a change to the reference that
-moves it makes the test fail loudly instead of silently testing nothing.
+replaced text must occur exactly once in the file and lie inside a region of its part
+(the grader reads only the regions), so a change to the reference that moves it makes
+the test fail loudly instead of silently testing nothing.
 """
 from __future__ import annotations
 
