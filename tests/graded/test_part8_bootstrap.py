@@ -70,5 +70,8 @@ def test_part8_draws_n_items_from_all_n():
     share = counts / counts.sum()
     assert np.all(np.abs(share - 1 / n) < 0.02), "items are not drawn equally often"
     seen.clear()
-    bootstrap([np.arange(5.0), np.arange(9.0)], lambda g: seen.append([len(v) for v in g]) or 0.0, reps=50, paired=False)
-    assert all(s == [5, 9] for s in seen), "unpaired: each group keeps its own length"
+    bootstrap([np.arange(5.0), np.arange(9.0)], lambda g: seen.append([v.copy() for v in g]) or 0.0, reps=2000, paired=False)
+    assert all([len(v) for v in s] == [5, 9] for s in seen), "unpaired: each group keeps its own length"
+    for j, n_j in enumerate((5, 9)):
+        counts = np.bincount(np.concatenate([s[j] for s in seen]).astype(int), minlength=n_j)
+        assert counts.min() > 0, "unpaired: some item of a group is never drawn (integers(0, n) gives 0..n-1)"
