@@ -48,3 +48,13 @@ def test_hidden_part8_rows_with_several_columns_are_drawn_whole():
     a = bootstrap([rows], lambda g: g[0][:, 0].sum() / g[0][:, 1].sum(), reps=400, seed=3)
     b = bootstrap([x], lambda g: g[0].mean(), reps=400, seed=3)
     assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def test_hidden_part8_every_item_can_be_drawn():
+    """Each replicate holds len(g) items drawn from all of them, paired and unpaired."""
+    for paired, groups in ((True, [np.arange(3.0), np.arange(3.0) * 2]), (False, [np.arange(4.0), np.arange(2.0)])):
+        seen = []
+        bootstrap(groups, lambda g: seen.append([v.copy() for v in g]) or 0.0, reps=600, paired=paired, seed=11)
+        for j, g in enumerate(groups):
+            assert all(len(s[j]) == len(g) for s in seen)
+            assert set(np.concatenate([s[j] for s in seen]).tolist()) == set(g.tolist())
