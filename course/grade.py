@@ -412,6 +412,13 @@ def main(argv=None) -> int:
         why = writable_file(Path(args.json))
         if why:
             return fail(why + ".")
+        probe = Path(args.json).with_name(Path(args.json).name + ".tmp")
+        try:  # a real write, so that a read-only place is refused before the tests run
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            return fail(f"cannot write --json {args.json} ({e.strerror or e}); give a path in a folder you can write.")
     for pkg, how in (("pytest", "python -m pip install pytest"), ("torch", "python -m pip install -r requirements.txt")):
         if importlib.util.find_spec(pkg) is None:
             return fail(f"{pkg} is not installed, and the grader runs the graded tests with it; install it with "

@@ -360,7 +360,10 @@ def test_bad_input_to_the_tools_gets_one_sentence(built, tmp_path):
     assert "is a file" in _refused(run(["course/build.py", str(a_file / "out")], ROOT, check=False))
     err = _refused(run(["course/build.py", str(ROOT / "course-build-here")], ROOT, check=False))
     assert "inside the repository" in err and not (ROOT / "course-build-here").exists()
-    if os.geteuid() != 0:  # root writes anywhere
+    # a read-only file system refuses even root
+    assert "cannot write" in _refused(run(["course/build.py", "/proc/smf-course-out"], ROOT, check=False))
+    assert "cannot write" in _refused(run(["course/grade.py", "--json", "/proc/smf-results.json"], ROOT, check=False))
+    if os.geteuid() != 0:  # root writes anywhere else
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o500)
         assert "not writable" in _refused(run(["course/build.py", str(ro / "out")], ROOT, check=False))
