@@ -9,7 +9,8 @@ What is graded is the code between each part's two marker lines, `# >>> partN` a
 
 1. The grader reads each region's lines from the submission (--submission, default: the
    repository this file is in) and puts them into its own clean copy of the files
-   (--clean, the autograder's copy; default: the submission's own files), in place of the
+   (--clean, the autograder's copy; default: the submission's files, with the files that
+   hold regions taken from course/clean/, the files as handed out), in place of the
    stub. Edits outside the regions therefore count for nothing, and so do edited tests:
    the tests come from the grader's copy (its tests/graded/ and the --hidden folder).
 2. Before anything runs, each region's code is checked (as a Python syntax tree). A part
@@ -216,9 +217,13 @@ def transplant(submission: Path, work: Path, parts: set[str]) -> dict[str, str]:
 
 def prepare(clean: Path, submission: Path, work: Path, hidden: Path | None) -> None:
     """The work copy: the clean copy's top-level Python files, pytest.ini, tests/conftest.py and
-    tests/graded/, and the hidden tests in hidden/."""
+    tests/graded/, and the hidden tests in hidden/. Grading a student copy in place (no --clean),
+    the files with regions come from course/clean/ (the files as handed out), the rest from the copy."""
     for p in sorted(clean.glob("*.py")):
         shutil.copy(p, work / p.name)
+    if clean == submission and (HERE / "clean").is_dir():
+        for p in sorted((HERE / "clean").glob("*.py")):
+            shutil.copy(p, work / p.name)
     for rel in ("pytest.ini", "tests/conftest.py"):
         if (clean / rel).is_file():
             (work / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -370,6 +370,20 @@ def test_bad_input_to_the_tools_gets_one_sentence(built, tmp_path):
         assert "not writable" in _refused(run(["course/grade.py", "--json", str(ro / "r.json")], ROOT, check=False))
 
 
+def test_a_local_grade_counts_nothing_outside_the_regions(filled, tmp_path):
+    """In a student copy, course/grade.py puts the regions into the files as handed out
+    (course/clean/), as the autograder does: a helper defined outside a region is not there."""
+    repo = tmp_path / "helper"
+    shutil.copytree(filled, repo)
+    assert (repo / "course" / "clean" / "stats.py").is_file()
+    text = (repo / "stats.py").read_text().replace("    return 100.0 * (acc_base - acc_trained)\n", "    return _lost(acc_base, acc_trained)\n")
+    (repo / "stats.py").write_text(text + "\n\ndef _lost(a, b):\n    return 100.0 * (a - b)\n")
+    run(["course/grade.py", "--parts", "part9", "--json", str(tmp_path / "h.json")], repo)
+    result = json.loads((tmp_path / "h.json").read_text())
+    assert per_part(result)["part9"] < PARTS["part9"]["points"] - 1
+    assert any("NameError" in t["output"] and "_lost" in t["output"] for t in result["tests"])
+
+
 def test_filling_the_student_copy_gives_back_the_reference(filled):
     marker = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|>>> part\d|<<< part\d)")
     for rel in ("memory.py", "smf_mini.py", "stats.py"):
