@@ -199,7 +199,11 @@ class ProductKeyMemory(nn.Module):
         per head, the two halves q1 = [..., 0, :] and q2 = [..., 1, :]. self.keys is
         (H, 2, K, key_dim // 2): per head, the K first-half keys and the K second-half keys.
         Slot a*K + b pairs first-half key a with second-half key b. The k results of a head
-        may come in any order.
+        may come in any order; slot ids are int64 (torch.long).
+
+        Graded on cost by counting, not timing: no Python loop over the N tokens (the number of
+        torch operations must not grow with N), and no scoring of every key, all at once or
+        token by token (the tensors made hold far fewer than N * H * K^2 entries in all).
         """
         # BEGIN SOLUTION part1 "score the 2K half-keys, keep the top-k of each half, then the top-k of the k*k sums; slot id = a*K + b"
         N, H, k, K = x.shape[0], self.heads, self.topk, self.n_sub
@@ -315,7 +319,8 @@ def count_reads(mem: ProductKeyMemory, token_mask: torch.Tensor | None = None, p
     """Reads per slot in the memory's last forward, padding excluded.
 
     token_mask: (B, T) with 1 for real tokens (the attention mask); None counts all.
-    Returns (slots,) float32 counts, or (B, slots) if per_row. One bincount, no host sync:
+    Returns (slots,) float32 counts, or (B, slots) if per_row, float32 with or without a mask.
+    Raises ValueError if token_mask's shape is not (B, T) of the reads. One bincount, no host sync:
     padding is excluded by giving its reads weight 0 rather than by boolean indexing
     (which would need the number of kept entries on the host).
     """

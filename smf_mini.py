@@ -128,7 +128,8 @@ def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundS
                 generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
     """The top-t rows by `rule` (fewer if fewer were read, or eligible), as a LongTensor of row
     ids in increasing order. Rows scoring -inf (unread, or ineligible) are never returned.
-    Among rows with equal scores at the cut, which are kept is not specified."""
+    Exactly min(t, rows scoring above -inf) ids come back: among rows with equal scores at the
+    cut, which are kept is not specified, but ties never add rows."""
     score = score_rows(counts, rule, background, layer, generator, min_read_ratio)
     # BEGIN SOLUTION part5 "the t highest scores (fewer if the table is smaller), drop -inf (unread) rows, return the row ids sorted"
     vals, idx = score.topk(min(t, score.numel()))
