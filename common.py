@@ -13,18 +13,14 @@ and memory.py, stats and most tests need only the file helpers.
 from __future__ import annotations
 
 import contextlib
-import errno
 import importlib.util
 import json
-import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import torch
-
-import inputs
 
 
 @contextlib.contextmanager
@@ -183,83 +179,3 @@ def encode(tok, text: str) -> list[int]:
     """The one way every scorer and the training loop tokenize a text that starts a sequence:
     the tokenizer's own BOS prefix (if it adds one), then the text without special tokens."""
     return prefix_and_pad(tok)[0] + tok(text, add_special_tokens=False)["input_ids"]
-
-
-# ---------------------------------------------------------------- checks train.py and eval.py share (before any work)
-
-OS_REASONS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "no space is left on the device",
-              errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission is denied",
-              errno.EPERM: "permission is denied", errno.ENAMETOOLONG: "the name is too long",
-              errno.ENOTDIR: "a part of the path is a file, not a folder"}
-
-
-def check_levels(text: str) -> tuple[float, ...]:
-    """eval.py --levels: comma-separated task accuracies, each a finite number in [0, 1]."""
-    try:
-        levels = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise SystemExit(f"error: --levels takes comma-separated accuracies like 0.5,0.8; got {text!r}.") from None
-    if not levels:
-        raise SystemExit("error: --levels is empty; give accuracies like 0.5,0.8.")
-    bad = [x for x in levels if not (math.isfinite(x) and 0 <= x <= 1)]
-    if bad:
-        raise SystemExit(f"error: --levels are accuracies from 0 to 1, like 0.5,0.8; got {bad[0]!r}.")
-    return levels
-
-
-def check_output_file(path: str, flag_name: str) -> None:
-    """A file that will be written after the work (a plot, a summary): not a folder, and its
-    folder (or the nearest one that exists, where the missing ones will be made) writable.
-    Tried with a temporary file, which is removed at once."""
-    p = Path(path)
-    if p.is_dir():
-        raise SystemExit(f"error: {flag_name} {path} is a folder; give a file name in it.")
-    parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise SystemExit(f"error: {flag_name} {path}: {parent} is not a folder; give a path in a folder.")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.remove(tmp)
-    except OSError as e:
-        why = OS_REASONS.get(e.errno, e.strerror or str(e))
-        raise SystemExit(f"error: {flag_name} {path} cannot be written ({parent}: {why}); give a path in a writable folder.") from None
-
-
-def pick_device(name: str) -> torch.device:
-    """--device as a torch device: auto picks the GPU when torch sees one; cuda without a GPU is refused."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise SystemExit(f"error: --device must be cpu, cuda (or cuda:N) or auto; got {name!r}.")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch sees no GPU on this machine; use --device cpu (or auto).")
-    return torch.device(name)
-
-
-def model_config(model: str):
-    """--model's config alone (seconds, no weights); one sentence if it cannot be read."""
-    from transformers import AutoConfig  # heavy (~2 s): imported where a model is first touched
-
-    path = Path(offline_model_dir()) if model == OFFLINE_MODEL else Path(model).expanduser()
-    hub_like = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists()
-    if not hub_like:
-        if not path.is_dir():
-            raise SystemExit(f"error: --model {model}: there is no such folder; give a model folder, a hub id, "
-                             f"or {OFFLINE_MODEL} (offline).")
-        if not (path / "config.json").exists():
-            raise SystemExit(f"error: --model {model}: {path} has no config.json, so it is not a model folder "
-                             "(make one with save_pretrained).")
-    if hub_like:  # offline: refused at once, not after the hub client's retries
-        inputs.check(inputs.hub_needed, model, "model", f"--model {model}", f"use --model {OFFLINE_MODEL} or a local model folder")
-    else:  # config, tokenizer and weights there and whole, before anything loads
-        inputs.check(inputs.model_folder, path, f"--model {model}")
-    try:
-        config = AutoConfig.from_pretrained(str(path))
-        int(config.num_hidden_layers), int(config.hidden_size)
-        return config
-    except Exception as e:  # offline hub id, unreadable config: one sentence, not a traceback
-        raise SystemExit(f"error: could not read the config of --model {model} ({type(e).__name__}); offline, use "
-                         f"--model {OFFLINE_MODEL} or a local folder.") from None

@@ -1,7 +1,7 @@
 """distributed.py: one run on several processes (torchrun), with one synchronized SMF selection.
 
     torchrun --nproc_per_node 2 train.py --method smf      # 2 processes (CPU: gloo, GPUs: NCCL)
-    python train.py --method smf                           # one process: nothing here is used
+    python train.py --method smf                           # one process: `Solo`, whose sums are no-ops
 
 What each optimizer step sends between the processes (all as sums, all-reduce):
 
@@ -34,6 +34,7 @@ import torch.distributed as dist
 
 import memory
 import smf_mini
+from settings import pick_device
 
 # Seconds a collective waits for the other processes before failing (the backstop when one
 # process dies without torchrun stopping the others); SMF_DIST_TIMEOUT overrides it.
@@ -77,42 +78,77 @@ class Group:
     def barrier(self) -> None:
         dist.barrier()
 
+    def sum_grads(self, params: list[torch.Tensor]) -> None:
+        """Every dense gradient of `params` summed across the processes (sum_grads)."""
+        sum_grads(params, self)
+
+    def collect_background(self, model, tok, docs: list[str], max_length: int, batch_size: int, progress: bool = True):
+        """SMF's background statistics, each process reading its share (collect_background)."""
+        return collect_background(model, tok, docs, max_length, batch_size, self)
+
     def close(self) -> None:
         if dist.is_initialized():
             dist.destroy_process_group()
 
 
+class Solo:
+    """The process group of a run on one process (plain `python train.py`): the same methods as
+    Group, with nothing to send: a sum is the number itself, a broadcast the object itself, and
+    this process is the main one. So the training loop has no branch for one process."""
+
+    rank, world, main, announced = 0, 1, True, True
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def sum_(self, t: torch.Tensor, kind: str) -> torch.Tensor:
+        return t
+
+    def sum_numbers(self, values: list[float], kind: str = "control") -> list[float]:
+        return list(values)
+
+    def take_sent(self) -> dict[str, int]:
+        return {}
+
+    def broadcast(self, obj):
+        return obj
+
+    def barrier(self) -> None:
+        pass
+
+    def sum_grads(self, params: list[torch.Tensor]) -> None:
+        pass
+
+    def collect_background(self, model, tok, docs: list[str], max_length: int, batch_size: int, progress: bool = True):
+        return smf_mini.collect_background(model, tok, docs, max_length, batch_size, progress=progress)
+
+
 _GROUP: Group | None = None  # this process's group, made once (see from_env)
 
 
-def from_env(device_arg: str) -> Group | None:
+def from_env(device_arg: str) -> Group | Solo:
     """The process group when started by torchrun with more than one process (WORLD_SIZE, RANK
-    and LOCAL_RANK set), else None: a plain `python train.py` makes no process group at all.
+    and LOCAL_RANK set), else Solo: a plain `python train.py` makes no process group at all.
     CPU processes use gloo; GPU processes use NCCL, one GPU each (cuda:LOCAL_RANK).
     The group is made once per process and kept until it exits: a second train.main() in
     the same processes reuses it (destroying and re-making a group on torchrun's store can
     pair a process with the other's stale address from the first group, and hang)."""
     global _GROUP
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = pick_device(device_arg)  # --device checked once, in settings.py
     if world <= 1:
-        return None
+        return Solo(device)
     if _GROUP is not None:
         _GROUP.announced, _GROUP.sent = False, {}
         return _GROUP
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = device_arg.startswith("cuda") or (device_arg == "auto" and torch.cuda.is_available())
+    use_cuda = device.type == "cuda"
     if use_cuda:
-        if not torch.cuda.is_available():
-            raise SystemExit("error: --device cuda, but torch sees no GPU on this machine; use --device cpu (or auto).")
         if local >= torch.cuda.device_count():
             raise SystemExit(f"error: torchrun started {local + 1}+ processes on this machine but torch sees "
                              f"{torch.cuda.device_count()} GPU(s); use --nproc_per_node {torch.cuda.device_count()} or fewer.")
         device = torch.device(f"cuda:{local}")
         torch.cuda.set_device(device)
-    elif device_arg not in ("cpu", "auto"):
-        raise SystemExit(f"error: --device must be cpu, cuda or auto; got {device_arg!r}.")
-    else:
-        device = torch.device("cpu")
     timeout = datetime.timedelta(seconds=int(os.environ.get("SMF_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
     dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world, timeout=timeout)
     _GROUP = Group(rank, world, device)

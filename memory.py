@@ -7,25 +7,20 @@ Read this file first. It holds three things:
    in the "Memory+" form used by Lin et al. 2025: a SiLU gate and an output projection).
 2. `attach_memory`, which puts a memory beside (mode "add") or instead of (mode
    "replace") the MLP of chosen decoder layers of a Hugging Face Llama or Qwen2 model.
-3. Small helpers: counting which slots were read (one `bincount`, no host sync),
-   usage statistics, and saving / loading only the memory parameters.
+3. Counting which slots were read (one `bincount`, no host sync) and usage statistics.
+   (Saving and loading the memory parameters: checkpoints.py.)
 
 Shapes use: B batch, T tokens, N = B*T, d model width, H heads, k top-k per head,
 K sub-keys per half (so K^2 slots), dk key dim, dv value dim.
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import save_file
-
-from common import atomic_path
 
 # Architectures whose decoder layers expose `.mlp` fed by the post-attention RMSNorm.
 SUPPORTED_MODEL_TYPES = ("llama", "qwen2")
@@ -42,9 +37,8 @@ class MemoryConfig:
     value_dim: int | None = None  # None: the model width
     layers: list[int] = field(default_factory=lambda: [12])
     mode: str = "add"  # "add": mlp(x) + memory(x);  "replace": memory(x) only
-    # True: a learned scalar alpha per layer multiplies the memory's output, alpha * memory(x),
-    # started at 1 (the seed paper's "+ trained scale"; it starts its alpha at 0.01 because its
-    # values are random, ours are zero). Off in both presets: measured in the README.
+    # True: a learned scalar alpha per layer multiplies the output, alpha * memory(x), from 1 (the
+    # seed paper's "+ trained scale"). Tried and not kept, off in every preset (docs/RECIPE.md).
     out_scale: bool = False
 
     def validate(self, n_layers: int | None = None) -> None:
@@ -173,9 +167,7 @@ class ProductKeyMemory(nn.Module):
         nn.init.normal_(self.query.weight, std=d_model ** -0.5)
         nn.init.normal_(self.w_in.weight, std=d_model ** -0.5)
         nn.init.normal_(self.w_out.weight, std=dv ** -0.5)
-        # The learned output scale (cfg.out_scale), 1 at the start: x * 1.0 == x bit for bit, so
-        # the model with memory attached still computes the base logits. Created after every
-        # random tensor and from no random draw, so a seed gives the same memory with or without it.
+        # cfg.out_scale: alpha, 1 at the start (x * 1.0 == x bit for bit); made from no random draw.
         self.scale = nn.Parameter(torch.ones(())) if cfg.out_scale else None
         # The slots read by the last forward, (B, T, H*k), kept on the device for counting.
         self.last_indices: torch.Tensor | None = None
@@ -207,7 +199,11 @@ class ProductKeyMemory(nn.Module):
         per head, the two halves q1 = [..., 0, :] and q2 = [..., 1, :]. self.keys is
         (H, 2, K, key_dim // 2): per head, the K first-half keys and the K second-half keys.
         Slot a*K + b pairs first-half key a with second-half key b. The k results of a head
-        may come in any order.
+        may come in any order; slot ids are int64 (torch.long).
+
+        Graded on cost by counting, not timing: no Python loop over the N tokens (the number of
+        torch operations must not grow with N), and no scoring of every key, all at once or
+        token by token (the tensors made hold far fewer than N * H * K^2 entries in all).
         """
         # BEGIN SOLUTION part1 "score the 2K half-keys, keep the top-k of each half, then the top-k of the k*k sums; slot id = a*K + b"
         N, H, k, K = x.shape[0], self.heads, self.topk, self.n_sub
@@ -240,9 +236,7 @@ class ProductKeyMemory(nn.Module):
         self.last_indices = idx2.view(*shape[:-1], -1)
         read = read.to(x.dtype)
         out = self.w_out(read * F.silu(self.w_in(flat)))
-        if self.scale is not None:
-            # alpha * memory(x): d out / d alpha = the unscaled output, so alpha's gradient is
-            # sum over tokens of memory(x) . dL/dout (zero while every value row is zero).
+        if self.scale is not None:  # alpha * memory(x) (cfg.out_scale)
             out = out * self.scale.to(out.dtype)
         return out.view(shape)
 
@@ -325,7 +319,8 @@ def count_reads(mem: ProductKeyMemory, token_mask: torch.Tensor | None = None, p
     """Reads per slot in the memory's last forward, padding excluded.
 
     token_mask: (B, T) with 1 for real tokens (the attention mask); None counts all.
-    Returns (slots,) float32 counts, or (B, slots) if per_row. One bincount, no host sync:
+    Returns (slots,) float32 counts, or (B, slots) if per_row, float32 with or without a mask.
+    Raises ValueError if token_mask's shape is not (B, T) of the reads. One bincount, no host sync:
     padding is excluded by giving its reads weight 0 rather than by boolean indexing
     (which would need the number of kept entries on the host).
     """
@@ -360,139 +355,3 @@ def usage_stats(counts: torch.Tensor) -> dict[str, float]:
     for p in (50, 90, 99):
         out[f"slots_{p}"] = int(torch.searchsorted(cum, torch.tensor(p / 100, dtype=cum.dtype)).item()) + 1
     return out
-
-
-# ---------------------------------------------------------------- saving
-
-
-def memory_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Only the memory parameters, keyed 'layer{i}.{name}'."""
-    return {
-        f"layer{i}.{name}": p.detach().contiguous()
-        for i, mem in memory_layers(model).items()
-        for name, p in mem.state_dict().items()
-    }
-
-
-def save_memory(model: nn.Module, path: str, rows_only: bool = False) -> None:
-    """Write the memory parameters (not the base model) as one safetensors file, atomically.
-
-    rows_only: store only the value rows that differ from the fresh memory this model's
-    seed regenerates (`fresh_memories`), with the seed, and the output scales (a scalar per
-    layer, when the memory has them); every other tensor is checked to be bit-identical to
-    the regenerated one (SMF never changes them). `load_memory`
-    regenerates and writes the rows back: the same tensors bit for bit. Falls back to the
-    full form when the memory did not start from a seed (e.g. --init-memory) or anything
-    else differs."""
-    cfg = getattr(model, "smf_memory_config", None)
-    if cfg is None:
-        raise ValueError("this model has no memory attached; nothing to save.")
-    sd = memory_state_dict(model)
-    meta = {"memory_config": json.dumps(asdict(cfg))}
-    seed = getattr(model, "smf_memory_seed", None)
-    if rows_only and seed is not None:
-        small = _changed_rows(sd, fresh_memories(model.config.hidden_size, cfg, seed, values_table=False))
-        if small is not None:
-            sd, meta = small, meta | {"regenerate_from_seed": str(seed)}
-    with atomic_path(path) as tmp:
-        save_file(sd, tmp, metadata=meta)
-
-
-def changed_rows(values: torch.Tensor, start: torch.Tensor | None = None, block: int = 1 << 16) -> torch.Tensor:
-    """Row ids (increasing, on values' device) where `values` differs from `start` (None: from
-    zeros, a fresh table). Scanned in blocks of rows, so the comparison never builds a
-    (slots, dv) mask or difference: at 1M rows x 576 that would be 600 MB (bool) or 2.4 GB."""
-    out = []
-    for s in range(0, values.shape[0], block):
-        v = values[s : s + block]
-        diff = v != 0 if start is None else v != start[s : s + block].to(device=v.device, dtype=v.dtype)
-        out.append(diff.any(dim=1).nonzero().squeeze(1) + s)
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long, device=values.device)
-
-
-def _changed_rows(sd: dict[str, torch.Tensor], fresh: dict[int, ProductKeyMemory]) -> dict[str, torch.Tensor] | None:
-    """{layer{i}.rows, layer{i}.values}: the value rows of `sd` that differ from the fresh
-    memory's (all zeros; `fresh` is built without its value tables), and layer{i}.scale, the
-    output scale, kept as it is; None if any other tensor differs from `fresh` (then the
-    small form cannot rebuild it exactly)."""
-    out = {}
-    for i, mem in fresh.items():
-        for name, t in mem.state_dict().items():
-            have = sd[f"layer{i}.{name}"].cpu()
-            if name == "scale":
-                out[f"layer{i}.scale"] = have.clone()
-                continue
-            if name != "values.weight":
-                if not torch.equal(have, t.to(have.dtype)):
-                    return None
-                continue
-            rows = changed_rows(have)  # (changed,): rows that are not all zeros
-            out[f"layer{i}.rows"] = rows
-            out[f"layer{i}.values"] = have.index_select(0, rows).contiguous()
-    return out
-
-
-def read_memory_config(path: str) -> MemoryConfig:
-    """The memory configuration stored in a memory file's metadata (no tensors are read)."""
-    with safe_open(path, framework="pt") as f:
-        meta = f.metadata() or {}
-    if "memory_config" not in meta:
-        raise ValueError(f"{path} is not an smf-mini memory file (no memory_config in its metadata).")
-    return MemoryConfig(**json.loads(meta["memory_config"]))
-
-
-def load_memory(model: nn.Module, path: str) -> dict[int, ProductKeyMemory]:
-    """Attach memory as saved in `path` (config included) and load its parameters.
-
-    A model that already has memory must have exactly the file's configuration (layers and
-    sizes); anything else is refused in one sentence rather than loaded in part."""
-    cfg = read_memory_config(path)
-    with safe_open(path, framework="pt") as f:
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-        seed = (f.metadata() or {}).get("regenerate_from_seed")
-    have = getattr(model, "smf_memory_config", None)
-    if memory_layers(model) and have != cfg:
-        raise ValueError(f"{path} holds memory {asdict(cfg)}, but this model already has memory {asdict(have)}; "
-                         "load it into a model without memory.")
-    if seed is not None:  # the small form: the seed's fresh memory, with the changed rows written back
-        return _load_rows(model, cfg, int(seed), tensors, path)
-    d_model = model.config.hidden_size
-    width = tensors.get(f"layer{cfg.layers[0]}.values.weight")
-    if width is not None and width.shape[1] != (cfg.value_dim or d_model):
-        raise ValueError(f"{path} was made for a model of width {width.shape[1]}, but this model's width is {d_model}.")
-    mems = memory_layers(model) or attach_memory(model, cfg)
-    for i, mem in mems.items():
-        own = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(f"layer{i}.")}
-        if not own:
-            raise ValueError(f"{path} has no tensors for memory layer {i}; the file is incomplete.")
-        mem.load_state_dict(own)
-    return mems
-
-
-def _load_rows(model: nn.Module, cfg: MemoryConfig, seed: int, small: dict[str, torch.Tensor], path: str) -> dict[int, ProductKeyMemory]:
-    """load_memory's small form, holding one value table per layer (the model's own): attach
-    the seed's fresh memory (or, when the model already has memory, copy the seed's other
-    tensors into it and zero its values), then write the saved rows (and scales) in place."""
-    if any(f"layer{i}.rows" not in small for i in cfg.layers):
-        raise ValueError(f"{path} has no rows for some memory layer of {cfg.layers}; the file is incomplete.")
-    mems = memory_layers(model)
-    if mems:
-        fresh = fresh_memories(model.config.hidden_size, cfg, seed, values_table=False)
-        with torch.no_grad():
-            for i, mem in mems.items():
-                for k, v in fresh[i].state_dict().items():
-                    if k != "values.weight":
-                        mem.state_dict()[k].copy_(v)
-                mem.values.weight.zero_()
-    else:
-        mems = attach_memory(model, cfg, seed=seed)
-    with torch.no_grad():
-        for i, mem in mems.items():
-            w = mem.values.weight
-            if small[f"layer{i}.values"].shape[1:] != w.shape[1:]:
-                raise ValueError(f"{path} was made for a model of width {small[f'layer{i}.values'].shape[1]}, "
-                                 f"but this model's memory width is {w.shape[1]}.")
-            w.index_copy_(0, small[f"layer{i}.rows"].to(w.device), small[f"layer{i}.values"].to(w.device, w.dtype))
-            if mem.scale is not None and f"layer{i}.scale" in small:
-                mem.scale.copy_(small[f"layer{i}.scale"])
-    return mems

@@ -19,16 +19,12 @@ are ranked and trained, they are "rows", and i always indexes them.)
 """
 from __future__ import annotations
 
-import json
 import math
 
 import torch
 import torch.nn as nn
-from safetensors import safe_open
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
-from common import atomic_path
 from memory import ProductKeyMemory, count_reads, memory_layers
 
 RULES = ("tfidf", "kl", "tf", "random")
@@ -39,38 +35,11 @@ OPTIMIZERS = ("sgd", "adamw")
 
 
 class BackgroundStats:
-    """Per memory layer: df (documents that read each row) and total reads, over n_docs documents."""
+    """Per memory layer: df (documents that read each row) and total reads, over n_docs documents.
+    (Its file, and the cache across runs: checkpoints.save_background, cached_background.)"""
 
     def __init__(self, df: dict[int, torch.Tensor], total: dict[int, torch.Tensor], n_docs: int):
         self.df, self.total, self.n_docs = df, total, n_docs
-
-    def save(self, path: str) -> None:
-        """Sparse on disk: per layer, the rows background text read (rows.{i}) and their df and
-        total reads, so the file grows with the rows read, not with the table (a 1M-row layer
-        read by 64 documents: ~60K rows). `load` rebuilds the dense (rows,) vectors."""
-        tensors, slots = {}, {}
-        for i, df in self.df.items():
-            rows = (self.total[i] > 0).nonzero().squeeze(1)  # a row some document read (df > 0 too)
-            slots[str(i)] = int(df.numel())
-            tensors |= {f"rows.{i}": rows.cpu(), f"df.{i}": df[rows].cpu(), f"total.{i}": self.total[i][rows].cpu()}
-        with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata={"n_docs": str(self.n_docs), "slots": json.dumps(slots)})
-
-    @classmethod
-    def load(cls, path: str, device: str | torch.device = "cpu") -> "BackgroundStats":
-        with safe_open(path, framework="pt", device=str(device)) as f:
-            meta = f.metadata() or {}
-            n, t = int(meta["n_docs"]), {k: f.get_tensor(k) for k in f.keys()}
-        slots = json.loads(meta.get("slots", "{}"))  # absent in the older dense form: stored as is
-
-        def dense(kind: str, i: int) -> torch.Tensor:
-            v = t[f"{kind}.{i}"]
-            if str(i) not in slots:
-                return v
-            return torch.zeros(slots[str(i)], dtype=v.dtype, device=v.device).index_copy_(0, t[f"rows.{i}"], v)
-
-        layers = [int(k.split(".")[1]) for k in t if k.startswith("df.")]
-        return cls({i: dense("df", i) for i in layers}, {i: dense("total", i) for i in layers}, n)
 
 
 @torch.no_grad()
@@ -114,12 +83,20 @@ def background_share(background: BackgroundStats, layer: int) -> torch.Tensor:
     # END SOLUTION
 
 
+def check_rule(rule: str, background: BackgroundStats | None, min_read_ratio: float = 0.0) -> None:
+    """A known ranking rule, with the background statistics that it (or min_read_ratio) needs."""
+    if rule not in RULES:
+        raise ValueError(f"unknown ranking rule {rule!r}; choose one of {', '.join(RULES)}.")
+    if background is None and (rule in ("tfidf", "kl") or min_read_ratio > 0):
+        what = f"rule {rule!r}" if rule in ("tfidf", "kl") else "min_read_ratio > 0"
+        raise ValueError(f"{what} needs background statistics; collect them first, or use rule 'tf' (min_read_ratio 0).")
+
+
 def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | None = None, layer: int | None = None,
                generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
     """Score every value row of one layer for this step. Unread rows (counts == 0) get -inf,
     and so do rows the step does not over-read when min_read_ratio > 0 (see below)."""
-    if rule not in RULES:
-        raise ValueError(f"unknown ranking rule {rule!r}; choose one of {', '.join(RULES)}.")
+    check_rule(rule, background, min_read_ratio)
     c = counts.double()  # (rows,) reads of each row in this step
     p = c / c.sum().clamp_min(1.0)  # p(i) = c(i) / sum_j c(j): the step's read distribution
     if rule == "tf":
@@ -127,8 +104,6 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
     elif rule == "random":
         score = torch.rand(c.shape, generator=generator, dtype=torch.float64).to(c.device)
     else:
-        if background is None:
-            raise ValueError(f"rule {rule!r} needs background statistics; collect them first or use rule 'tf'.")
         # TF-IDF(i) = p(i) * log((N + 1) / (df(i) + 1)), N background documents, df(i) of
         # them read row i: rows this step reads a lot and background text rarely, first.
         # KL(i) = p(i) * log(p(i) / q(i)), q(i) = (b(i) + 1) / sum_j (b(j) + 1), b = background
@@ -144,15 +119,7 @@ def score_rows(counts: torch.Tensor, rule: str, background: BackgroundStats | No
     # BEGIN SOLUTION part4 "a row is eligible only if this step read it (c > 0)"
     eligible = c > 0
     # END SOLUTION
-    if min_read_ratio > 0:
-        # Over-read rows only: row i may train only if this step's share of reads exceeds
-        # min_read_ratio times background text's share, p(i) > R * q(i) (q as in KL above).
-        # The idea: a row that background text reads as often as this step does is a row
-        # general text needs, and a top-t larger than the over-read rows fills up with such
-        # rows. Measured (README, "SMF's recipe"), it did not lower top-t 4000's forgetting,
-        # so it is off in every preset and kept for experiments.
-        if background is None:
-            raise ValueError("--min-read-ratio needs background statistics; use rule tfidf or kl, or set it to 0.")
+    if min_read_ratio > 0:  # over-read rows only, p(i) > R * q(i): tried and not kept (docs/RECIPE.md)
         eligible = eligible & (p > min_read_ratio * background_share(background, layer))
     return torch.where(eligible, score, torch.tensor(-math.inf, dtype=score.dtype, device=score.device))
 
@@ -161,9 +128,8 @@ def select_rows(counts: torch.Tensor, t: int, rule: str, background: BackgroundS
                 generator: torch.Generator | None = None, min_read_ratio: float = 0.0) -> torch.Tensor:
     """The top-t rows by `rule` (fewer if fewer were read, or eligible), as a LongTensor of row
     ids in increasing order. Rows scoring -inf (unread, or ineligible) are never returned.
-    Among rows with equal scores at the cut, which are kept is not specified."""
-    if t < 1:
-        raise ValueError(f"top-t must be at least 1, got {t}.")
+    Exactly min(t, rows scoring above -inf) ids come back: among rows with equal scores at the
+    cut, which are kept is not specified, but ties never add rows."""
     score = score_rows(counts, rule, background, layer, generator, min_read_ratio)
     # BEGIN SOLUTION part5 "the t highest scores (fewer if the table is smaller), drop -inf (unread) rows, return the row ids sorted"
     vals, idx = score.topk(min(t, score.numel()))
@@ -223,15 +189,12 @@ class SparseValueUpdate:
         d_r <- d_r * min(1, cap / ||d_r||_2),
     so that no row can jump far on one step, whatever the learning rate (0: no cap).
 
-    min_read_ratio R > 0 trains over-read rows only: row i is eligible if this step's share
-    of reads p(i) exceeds R times its share of background reads q(i) (score_rows); top-t is
-    then a ceiling, not a quota (0: every row read is eligible).
+    Two knobs tried and not kept (off in every preset; docs/RECIPE.md, "Tried and not kept"):
+    min_read_ratio R > 0 trains only rows this step over-reads, p(i) > R q(i) (score_rows);
+    scale_lr > 0 also trains each memory's output scale (memory built with out_scale=True)
+    by its own dense Adam at scale_lr times the schedule's factor.
 
-    scale_lr > 0 also trains each memory's output scale alpha (memory built with
-    out_scale=True; the seed paper's "+ trained scale"): one scalar per layer, dense, moved
-    on every step by its own Adam at scale_lr times the schedule's factor (the rows' lr now
-    over the lr given here), not clipped with the rows. It is the one trained tensor that
-    every token's read passes through, so it is not sparse: measured in the README.
+    step() returns the record of the step, per layer: the rows read, selected and moved.
     """
 
     def __init__(self, model: nn.Module, t: int, rule: str = "tfidf", optimizer: str = "sgd", lr: float = 1.0,
@@ -240,14 +203,9 @@ class SparseValueUpdate:
                  scale_lr: float = 0.0):
         if t < 1:
             raise ValueError(f"top-t must be at least 1, got {t}.")
-        if rule not in RULES:
-            raise ValueError(f"unknown ranking rule {rule!r}; choose one of {', '.join(RULES)}.")
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown SMF optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-        if rule in ("tfidf", "kl") and background is None:
-            raise ValueError(f"rule {rule!r} needs background statistics; collect them first or use rule 'tf'.")
-        if min_read_ratio > 0 and background is None:
-            raise ValueError("min_read_ratio needs background statistics; use rule tfidf or kl, or set it to 0.")
+        check_rule(rule, background, min_read_ratio)
         self.mems: dict[int, ProductKeyMemory] = memory_layers(model)
         if not self.mems:
             raise ValueError("SMF needs a model with memory attached (memory.attach_memory).")
@@ -330,11 +288,16 @@ class SparseValueUpdate:
         return total
 
     @torch.no_grad()
-    def step(self) -> dict[int, torch.Tensor]:
-        """Move the selected rows; reset counts and gradients. Returns {layer: rows moved}."""
+    def step(self) -> dict[str, dict[str, int]]:
+        """Move the selected rows; reset counts and gradients. Returns the step's record per
+        layer, {"layer": {"read", "selected", "moved"}}: the distinct rows its tokens read, the
+        rows the ranking kept, and the selected rows whose value changed (an update too small
+        to change a float32 value moves nothing), so moved <= selected <= read."""
         if not self.selected:
             self.select()
         lr = self.param_groups[0]["lr"]
+        read = {i: int((self.counts[i] > 0).sum()) for i in self.selected}  # before the counts are reset
+        start = {i: self.mems[i].values.weight.index_select(0, rows).clone() for i, rows in self.selected.items()}
         for i, mem in self.mems.items():
             rows, w, g = self.selected[i], mem.values.weight, self.grads.get(i)
             if g is None or rows.numel() == 0:
@@ -369,13 +332,16 @@ class SparseValueUpdate:
         if self.scale_opt is not None:  # the output scales: dense Adam, following the rows' schedule
             self.scale_opt.param_groups[0]["lr"] = self.scale_lr * lr / self.base_lr
             self.scale_opt.step()
+        record = {str(i): {"read": read[i], "selected": int(rows.numel()),
+                           "moved": int((self.mems[i].values.weight.index_select(0, rows) != start[i]).any(dim=1).sum())}
+                  for i, rows in self.selected.items()}
         self.zero_grad()
         for i in self.mems:
             self.counts[i].zero_()
         done, self.selected, self.grads = self.selected, {}, {}
         for i, rows in done.items():
             self.moved.setdefault(i, []).append(rows.cpu())
-        return done
+        return record
 
     def _capped(self, delta: torch.Tensor) -> torch.Tensor:
         """delta (t, dv): each row shortened to at most row_step_cap (L2); unchanged when the cap is 0."""

@@ -1,15 +1,17 @@
 """stats.py: 95% intervals and the comparison of methods at matched learning.
 
 Every number smf-mini reports carries an interval, and methods are compared along their
-learning-vs-forgetting frontiers, not at one point each. Three tools:
+learning-vs-forgetting frontiers, not at one point each. Four kinds of tools:
 
 - `wilson(k, n)`: the Wilson score interval of a proportion (k correct out of n). Better
   than the normal "p +- 1.96 sqrt(p(1-p)/n)" near 0 and 1 and for small n.
 - `bootstrap(groups, statistic)`: a percentile bootstrap. `groups` holds one array of
   per-item values per seed; each replicate redraws items with replacement (the same draw
   in every seed when `paired`, as for probes whose items every seed shares) and recomputes
-  the statistic. It measures the noise of the finite item set; the spread between seeds
-  (training noise) is reported beside it, not folded in.
+  the statistic. It measures the noise of the finite item set only.
+  `bootstrap_seeds_items` folds the spread between seeds (training noise) in as well: each
+  replicate first redraws the seeds, then the items within each drawn seed
+  (`eval.py --compare --bootstrap seeds-items`).
 - `pareto` and `at_level`: a method's frontier (its runs that no other run of the same
   method beats on both learning and forgetting) and, along it, the forgetting
   interpolated at a named learning level ("matched learning").
@@ -45,7 +47,9 @@ def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[[list[np.ndarray
 
     groups: one array per seed, items along axis 0 (rows may hold several numbers, e.g.
     log-likelihood and token count of one document). paired: draw the same item indices
-    for every group (they must then have equal lengths). The statistic is called exactly
+    for every group (they must then have equal lengths: ValueError otherwise). A replicate
+    draws len(g) indices uniformly from all of 0 .. len(g) - 1 (the last item included), with
+    replacement, and passes g[indices] for every group. The statistic is called exactly
     `reps` times, once per replicate (not on the original data), with draws from
     np.random.default_rng(seed) only, so that a seed gives the same interval."""
     rng = np.random.default_rng(seed)
@@ -97,6 +101,10 @@ def points_lost(acc_base: float, acc_trained: float) -> float:
     # END SOLUTION
 
 
+# The unit of each tiny probe's forgetting (perplexity_change for WikiText, points_lost for the others).
+FORGET_UNIT = {"wiki_ppl": "% perplexity", "world_acc": "points lost", "gk_acc": "points lost"}
+
+
 def at_level(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None:
     """y interpolated linearly at x = level along points sorted by x (a frontier).
     None when the level lies outside the points' range: never extrapolate."""
@@ -123,24 +131,26 @@ def bootstrap_seeds_items(groups: Sequence[np.ndarray], statistic: Callable[[lis
     equal) only the seed draw moves the statistic, so the interval is that of the
     seed means alone (seeds 0 and 1 of a mean: draws of mean 0, 1/2 and 1 with
     probabilities 1/4, 1/2, 1/4, so the interval is [0, 1])."""
-    item_rng = np.random.default_rng(seed)  # the item draws, exactly as `bootstrap` makes them
-    seed_rng = np.random.default_rng([seed, 1])  # the seed draws, from a generator of their own
     groups = [np.asarray(g, dtype=np.float64) for g in groups]
     if not groups:
         raise ValueError("bootstrap_seeds_items needs at least one group (seed).")
     if paired and len({len(g) for g in groups}) != 1:
         raise ValueError("paired bootstrap needs the same number of items in every group.")
     k = len(groups)
-    values = np.empty(reps)
-    for r in range(reps):
-        drawn = [groups[i] for i in seed_rng.integers(0, k, k)] if k > 1 else groups
-        if paired:
-            idx = item_rng.integers(0, len(drawn[0]), len(drawn[0]))
-            values[r] = statistic([g[idx] for g in drawn])
-        else:
-            values[r] = statistic([g[item_rng.integers(0, len(g), len(g))] for g in drawn])
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return float(lo), float(hi)
+    seed_rng = np.random.default_rng([seed, 1])  # the seed draws, from a generator of their own
+    equal = len({len(g) for g in groups}) == 1
+    # The item draws are `bootstrap`'s own (same generator, same order): it resamples item
+    # *indices*, and the statistic below looks the drawn seeds' items up by them. With equal
+    # lengths (paired, or unpaired with the same items per seed) the j-th index draw goes to
+    # the j-th drawn seed; with unequal lengths each drawn seed uses its own group's draw.
+    index_groups = [np.arange(len(g), dtype=np.float64) for g in groups]
+
+    def two_level(drawn_idx: list[np.ndarray]) -> float:
+        picks = seed_rng.integers(0, k, k) if k > 1 else range(k)
+        idx = [ix.astype(np.int64) for ix in drawn_idx]
+        return statistic([groups[s][idx[j] if equal else idx[s]] for j, s in enumerate(picks)])
+
+    return bootstrap(index_groups, two_level, reps=reps, paired=paired, seed=seed)
 
 
 # ---------------------------------------------------------------- a stream of tasks (continual learning)

@@ -36,6 +36,7 @@ import torch  # noqa: E402
 
 import common  # noqa: E402
 import memory  # noqa: E402
+import settings  # noqa: E402
 import train  # noqa: E402
 
 CONTROL = 4 * 8  # n_loss; loss, tokens; stop flag (float64 each)
@@ -47,7 +48,7 @@ def expected_bytes(method: str, preset: str) -> dict[str, int]:
     cfg["lr"] = cfg[f"{method}_lr"]
     model, tok = common.load_model(cfg["model"])
     if method == "smf":
-        mcfg = train.runs.memory_config(cfg)
+        mcfg = settings.memory_config(cfg)
         dv = mcfg.value_dim or model.config.hidden_size
         layers = len(mcfg.layers)
         return {"counts": layers * mcfg.slots * 4, "rows": layers * cfg["top_t"] * dv * 4, "control": CONTROL}

@@ -17,7 +17,7 @@ in five phases:
 It prints, per configuration: the peak resident memory of each phase (VmHWM, reset at each
 phase's start, so a phase's peak is its own; the model and the table stay resident
 throughout), the median time of one optimizer step and of its select+update part, the rows
-read / selected / moved per step and layer (runs.rows_of_step), the distinct rows changed after
+read / selected / moved per step and layer (smf_mini.SparseValueUpdate.step's record), the distinct rows changed after
 the last step, and the checkpoint sizes. Raw results go to --out (JSON). Layer 4 is the middle
 of the entity-token layers 2-8 where the tiny preset writes facts (train.py, preset notes).
 """
@@ -69,8 +69,9 @@ def setup(slots: int, layers: str, args):
     import torch
 
     import common
+    import data
     import memory
-    import runs
+    import settings
     import smf_mini
     import train
 
@@ -82,9 +83,9 @@ def setup(slots: int, layers: str, args):
     with Phase(phases, "attach"):
         model, tok = common.load_model(cfg["model"], device=torch.device("cpu"))
         model.config.use_cache = False
-        memory.attach_memory(model, runs.memory_config(cfg), seed=cfg["seed"])
+        memory.attach_memory(model, settings.memory_config(cfg), seed=cfg["seed"])
     with Phase(phases, "background"):
-        bg = smf_mini.collect_background(model, tok, runs.background_docs(cfg), cfg["background_max_length"], progress=False)
+        bg = smf_mini.collect_background(model, tok, data.background_docs(cfg), cfg["background_max_length"], progress=False)
     opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg,
                                      seed=cfg["seed"], row_step_cap=cfg["row_step_cap"])
     return cfg, model, tok, opt, phases
@@ -94,13 +95,16 @@ def one(slots: int, layers: str, args) -> dict:
     """All five phases of one configuration (run in its own process)."""
     import torch
 
+    import checkpoints
+    import data
+    import distributed
     import eval as evaluation
     import memory
-    import runs
+    import settings
     import train
 
     cfg, model, tok, opt, phases = setup(slots, layers, args)
-    examples = runs.load_examples(cfg)
+    examples = data.load_examples(cfg)
     schedule = train.batch_schedule(len(examples), [len(p) + len(c) for p, c in examples], cfg, args.steps)
     device = torch.device("cpu")
     step_s, update_s, per_step = [], [], []
@@ -109,21 +113,21 @@ def one(slots: int, layers: str, args) -> dict:
         for step in range(args.steps):
             opt.param_groups[0]["lr"] = train.lr_at(step, cfg["steps"], cfg)
             t0 = time.time()
-            train.train_step(model, opt, tok, examples, schedule[step], cfg, device, torch.autocast("cpu", enabled=False))
+            train.train_step(model, opt, tok, examples, schedule[step], cfg, device, torch.autocast("cpu", enabled=False), distributed.Solo(device))
             t1 = time.time()
-            _, rows = train.apply_update(model, opt, cfg)
+            _, rows = train.apply_update(model, opt, cfg, distributed.Solo(device))
             step_s.append(time.time() - t0)
             update_s.append(time.time() - t1)
             per_step.append(rows)
     with tempfile.TemporaryDirectory() as d, Phase(phases, "save"):
-        memory.save_memory(model, os.path.join(d, "memory.safetensors"), rows_only=True)
-        runs.write_state(Path(d), {"step": args.steps, "trainable": runs.trainable_state(model, cfg),
+        checkpoints.save_memory(model, os.path.join(d, "memory.safetensors"), rows_only=True)
+        checkpoints.write_state(Path(d), {"step": args.steps, "trainable": checkpoints.trainable_state(model, cfg),
                                    "optimizer": opt.state_dict(), "rng": torch.get_rng_state(), "log": []})
         sizes = {f: os.path.getsize(os.path.join(d, f)) for f in ("memory.safetensors", "state.pt")}
-    changed = {str(i): int(memory.changed_rows(m.values.weight.detach()).numel()) for i, m in memory.memory_layers(model).items()}
+    changed = {str(i): int(checkpoints.changed_rows(m.values.weight.detach()).numel()) for i, m in memory.memory_layers(model).items()}
     model.eval()
     with Phase(phases, "eval"):
-        res = evaluation.run_suite(model, tok, cfg, evaluation.default_protocol(cfg), cfg["eval_limit"], None)
+        res = evaluation.run_suite(model, tok, cfg, settings.default_protocol(cfg), cfg["eval_limit"], None)
     return {"slots": slots, "layers": layers, "heads": cfg["memory_heads"], "topk": cfg["memory_topk"], "top_t": cfg["top_t"],
             "steps": args.steps, "phases": phases, "step_s_median": statistics.median(step_s),
             "select_update_s_median": statistics.median(update_s), "rows_per_step": per_step, "rows_changed": changed,

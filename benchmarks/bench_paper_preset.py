@@ -10,7 +10,7 @@ embeddings, rope theta 1e6; 494M parameters. SMF gets the paper preset's memory
 row-wise AdamW on the top-512 rows). Random weights cost the same memory and time as the
 real ones. One step = the paper preset's micro-batch (4 sequences, every token a target)
 through train.target_loss, backward, and train.apply_update (SMF: select, clip, move;
-LoRA / full: clip, AdamW), exactly as train.py does it.
+LoRA / full: clip, Adam), exactly as train.py does it.
 
 Each (method, dtype, length) runs in its own process, so that its peak resident memory
 (getrusage's ru_maxrss: the most the process ever held) is its own. Printed per run: the
@@ -19,7 +19,7 @@ and the step's wall time; on CUDA also torch's peak GPU memory. On a CPU the pre
 tokens are too slow for two cores; the activations (everything the step adds above the
 static memory) grow linearly with length (sdpa attention stores no L x L matrix), so two
 lengths give the line, and the script prints it extrapolated to 1,024. Not for full
-finetuning at short lengths: there the peak is AdamW's step (weights, gradients, moments and
+finetuning at short lengths: there the peak is Adam's step (weights, gradients, moments and
 temporaries), which hides the activations, so its line is flat.
 """
 from __future__ import annotations
@@ -36,7 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+import distributed  # noqa: E402
 import memory  # noqa: E402
+import settings  # noqa: E402
 import smf_mini  # noqa: E402
 import train  # noqa: E402
 
@@ -61,7 +63,7 @@ def build(method: str, device: torch.device):
     model = AutoModelForCausalLM.from_config(Qwen2Config(**QWEN25_05B), attn_implementation="sdpa").to(device)
     model.config.use_cache = False
     if method == "smf":  # train.setup_method, with the 'tf' rule: no background pass (the ranking costs < 1 ms)
-        memory.attach_memory(model, train.runs.memory_config(cfg), seed=0)
+        memory.attach_memory(model, settings.memory_config(cfg), seed=0)
         model.to(device)
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], "tf", cfg["smf_optimizer"], cfg["lr"], None)
     else:
@@ -87,7 +89,7 @@ def one(method: str, dtype: str, length: int, device_name: str) -> dict:
     if method == "smf":
         opt.observe(b["attention_mask"])
     loss.backward()
-    train.apply_update(model, opt, cfg)
+    train.apply_update(model, opt, cfg, distributed.Solo(device))
     if device.type == "cuda":
         torch.cuda.synchronize()
     out = {"method": method, "dtype": dtype, "batch": cfg["batch_size"], "length": length,

@@ -11,7 +11,7 @@ SMF / full and SMF / LoRA, with the goals (<= 0.6 and <= 0.8) beside them.
 
 A step is exactly what train.py does: train.train_step (forward and backward of every
 micro-batch) then train.apply_update (SMF: select rows, clip, move them; others: clip,
-AdamW). SMF ranks rows by term frequency here ('tf'), so that no background pass is
+Adam). SMF ranks rows by term frequency here ('tf'), so that no background pass is
 needed; ranking 16K rows by TF-IDF instead costs well under a millisecond more.
 """
 from __future__ import annotations
@@ -27,6 +27,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 
 import common  # noqa: E402
+import data  # noqa: E402
+import distributed  # noqa: E402
+import settings  # noqa: E402
 import train  # noqa: E402
 
 GOALS = {"full": 0.6, "lora": 0.8}  # the goals: SMF's step at most 0.6x full's and 0.8x LoRA's
@@ -57,11 +60,11 @@ def main(argv=None) -> None:
     p.add_argument("--methods", default="smf,lora,full")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds; the median is reported")
     a = p.parse_args(argv)
-    device = train.runs.pick_device(a.device)
+    device = settings.pick_device(a.device)
     methods = a.methods.split(",")
     runs = {m: build(m, a.preset, a.model, device) for m in methods}
     cfg0, _, tok0, _ = runs[methods[0]]
-    examples = train.runs.load_examples(cfg0)
+    examples = data.load_examples(cfg0)
     batch = train.batch_schedule(len(examples), [len(x) + len(y) for x, y in examples], cfg0, 1)[0]  # step 1's micro-batches
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=a.bf16)
     times = {m: [] for m in methods}
@@ -75,8 +78,8 @@ def main(argv=None) -> None:
                 base = torch.cuda.memory_allocated()
             sync(device)
             t0 = time.perf_counter()
-            _, tokens = train.train_step(model, opt, tok, examples, batch, cfg, device, autocast)
-            train.apply_update(model, opt, cfg)
+            _, tokens = train.train_step(model, opt, tok, examples, batch, cfg, device, autocast, distributed.Solo(device))
+            train.apply_update(model, opt, cfg, distributed.Solo(device))
             sync(device)
             if r:
                 times[m].append(time.perf_counter() - t0)

@@ -7,18 +7,25 @@ The master copy is this repository. Solution regions are marked in the reference
 itself (memory.py, smf_mini.py, stats.py, and the notebooks' exercise cells) by a line
 `# BEGIN` + ` SOLUTION partN "one-line hint"` and a line `# END` + ` SOLUTION` (written
 split here so that this file is not itself a region). The student copy is the same
-repository with each region replaced by one line at the region's indentation,
+repository with each region replaced by a stub between two marker lines at the region's
+indentation,
 
+    # >>> partN (your code goes between this line and the <<< line; only these lines are graded)
     raise NotImplementedError("partN: one-line hint")
+    # <<< partN
 
-so docstrings, comments and equations outside the regions stay, every module still
+In Markdown files, text between `<!-- master-only -->` and `<!-- /master-only -->` (what
+names the master-only files) is left out of the student copy. Docstrings, comments and
+equations outside the regions stay, every module still
 imports, `python train.py --help` still works, and a student who fills the stubs in
 trains SMF with their own code. Left out of the student copy: this builder, the hidden
 tests (course/hidden/), the instructors' guide with its rubric, the list of plausible
 mistakes, and the test that checks all of this (tests/test_course.py).
 
 OUT/autograder/ holds what a grading service needs (course/INSTRUCTORS.md): the hidden
-tests, clean copies of the grader and the public graded tests, and `run_autograder`.
+tests, the grader, a clean copy of the student files (grader/clean/: the top-level Python
+files, the public graded tests) that course/grade.py puts each submitted region into, and
+`run_autograder`.
 
 Two builds of the same commit give byte-identical files (files are visited in sorted
 order and nothing time-dependent is written). After writing, the build checks the
@@ -32,6 +39,7 @@ import argparse
 import ast
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -45,6 +53,7 @@ END = "# END" + " SOLUTION"
 BEGIN_RE = re.compile(r"^(?P<indent>\s*)" + re.escape(BEGIN) + r" (?P<part>\w+) \"(?P<hint>[^\"]*)\"\s*$")
 # Master-only files: never in the student copy.
 MASTER_ONLY = ("course/build.py", "course/hidden/", "course/INSTRUCTORS.md", "course/mutants.py", "tests/test_course.py")
+OPEN_STUB = "# >>> {part} (your code goes between this line and the <<< line; only these lines are graded)"
 STAMP = ".smf-course-build"  # marks a folder this script wrote (and so may replace)
 
 
@@ -71,7 +80,9 @@ def strip_regions(text: str, where: str) -> tuple[str, list[dict]]:
         if j == len(lines):
             raise ValueError(f"{where} line {i + 1}: region {m['part']} is never closed; add the end marker.")
         regions.append({"part": m["part"], "hint": m["hint"], "indent": m["indent"], "body": lines[i + 1 : j]})
+        out.append(f'{m["indent"]}{OPEN_STUB.format(part=m["part"])}')
         out.append(f'{m["indent"]}raise NotImplementedError({json.dumps(m["part"] + ": " + m["hint"])})')
+        out.append(f'{m["indent"]}# <<< {m["part"]}')
         i = j + 1
     return "\n".join(out), regions
 
@@ -128,8 +139,10 @@ def master_files() -> list[str]:
                              capture_output=True, text=True, check=True).stdout
         files = [f for f in out.splitlines() if (ROOT / f).is_file()]
     except (OSError, subprocess.CalledProcessError):
-        raise SystemExit("course/build.py needs git and a git checkout of smf-mini (it copies the tracked files); run it from a clone.")
-    return sorted(f for f in files if not f.startswith(MASTER_ONLY))
+        raise SystemExit("error: course/build.py needs git and a git checkout of smf-mini (it copies the tracked files); run it from a clone.")
+    # never a folder this script wrote (an earlier build inside the repository)
+    built = {str(Path(f).parent) for f in files if Path(f).name == STAMP}
+    return sorted(f for f in files if not f.startswith(MASTER_ONLY) and not any(f.startswith(b + "/") for b in built))
 
 
 def notebook_cells(text: str) -> list[str]:
@@ -150,7 +163,12 @@ def strip_notebook(text: str, where: str) -> tuple[str, list[dict]]:
     return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", regions
 
 
+MASTER_ONLY_TEXT = re.compile(r"<!-- master-only -->.*?<!-- /master-only -->", re.S)
+
+
 def student_text(rel: str, text: str) -> tuple[str, list[dict]]:
+    if rel.endswith(".md"):  # text for teachers only (it names files the student copy does not have)
+        text = MASTER_ONLY_TEXT.sub("", text)
     if rel.endswith(".py"):
         return strip_regions(text, rel)
     if rel.endswith(".ipynb"):
@@ -168,7 +186,7 @@ def check_student_copy(student: Path, regions: list[dict]) -> None:
             continue
         raw = p.read_bytes()
         if BEGIN.encode() in raw or END.encode() in raw or b"BEGIN SOLUTION" in raw:
-            raise SystemExit(f"build check failed: marker text in the student copy, {p.relative_to(student)}.")
+            raise SystemExit(f"error: build check failed: marker text in the student copy, {p.relative_to(student)}.")
         if p.suffix == ".py":
             lists += statement_lists(raw.decode())
         elif p.suffix == ".ipynb":
@@ -177,14 +195,14 @@ def check_student_copy(student: Path, regions: list[dict]) -> None:
     for r in regions:
         run = statement_hashes("\n".join(r["body"]))
         if run and contains_run(lists, run):
-            raise SystemExit(f"build check failed: the solution of {r['part']} ({r['where']}) is still in the student copy.")
+            raise SystemExit(f"error: build check failed: the solution of {r['part']} ({r['where']}) is still in the student copy.")
 
 
 def write_tree(dest: Path, files: dict[str, bytes]) -> None:
     """Write `files` under dest, replacing a folder this script wrote before (never any other)."""
     if dest.exists():
         if not (dest / STAMP).exists():
-            raise SystemExit(f"{dest} exists and was not written by course/build.py; give an empty or new OUT folder.")
+            raise SystemExit(f"error: {dest} exists and was not written by course/build.py; give an empty or new OUT folder.")
         shutil.rmtree(dest)
     tmp = dest.with_name(dest.name + ".partial")
     if tmp.exists():
@@ -210,10 +228,14 @@ def build_student() -> tuple[dict[str, bytes], list[dict]]:
             text, found = student_text(rel, raw.decode())
             regions += [dict(r, where=rel) for r in found]
             raw = text.encode()
+            if found and rel.endswith(".py") and "/" not in rel:
+                # the files as handed out, for course/grade.py: a local grade puts the regions into
+                # these (as the autograder does), so code outside the regions counts there for nothing too
+                files[f"course/clean/{rel}"] = raw
         files[rel] = raw
     parts = {r["part"] for r in regions if r["part"].startswith("part")}
     if not parts:
-        raise SystemExit("no solution regions found: is this the master copy?")
+        raise SystemExit("error: no solution regions found; run course/build.py from the master copy of smf-mini.")
     return files, regions
 
 
@@ -221,13 +243,16 @@ AUTOGRADER_README = """# smf-mini autograder
 
 Made by `python course/build.py`. Upload this folder's contents as a Gradescope
 autograder (zip the files, not the folder); `setup.sh` installs the packages, and
-`run_autograder` grades a submission (the student's whole repository) by putting
-clean copies of the grader and the public graded tests over it, adding the hidden
-tests, and writing `/autograder/results/results.json` (score, and one test entry
-per graded test with its score, max_score and output).
+`run_autograder` grades a submission (the student's whole repository): the grader
+(`grader/course/grade.py`) takes the code between each part's marker lines from the
+submission, puts it into its own clean copy of the files (`grader/clean/`), refuses code
+that reaches the grader or the tests, runs the public tests (`grader/clean/tests/graded/`)
+and the hidden tests (`hidden/`), and writes `/autograder/results/results.json` (score, and
+one test entry per graded test with its score, max_score, output and visibility; hidden
+tests are shown after the due date).
 
-Anywhere else: `python course/grade.py --hidden PATH/TO/autograder/hidden --json FILE`
-run inside a student's repository does the same grading.
+Anywhere else: `python grader/course/grade.py --submission STUDENT_REPO --clean grader/clean
+--hidden hidden --json FILE` does the same grading.
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -237,14 +262,9 @@ SRC=/autograder/source
 SUB=${1:-/autograder/submission}
 OUT=${2:-/autograder/results/results.json}
 mkdir -p "$(dirname "$OUT")"
-# The grader and the public graded tests come from the autograder, not from the submission.
-rm -rf "$SUB/tests/graded" && mkdir -p "$SUB/course" "$SUB/tests"
-cp -r "$SRC/grader/tests/graded" "$SUB/tests/graded"
-cp "$SRC/grader/tests/conftest.py" "$SUB/tests/conftest.py"
-cp "$SRC/grader/course/grade.py" "$SRC/grader/course/parts.py" "$SUB/course/"
-cp "$SRC/grader/pytest.ini" "$SUB/pytest.ini"
-cd "$SUB"
-python course/grade.py --hidden "$SRC/hidden" --json "$OUT"
+# Only the submission's graded regions are used; the files around them, the tests and the
+# grader all come from this autograder.
+python3 "$SRC/grader/course/grade.py" --submission "$SUB" --clean "$SRC/grader/clean" --hidden "$SRC/hidden" --json "$OUT"
 """
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -255,26 +275,52 @@ python3 -m pip install -q -r /autograder/source/grader/requirements.txt pytest
 """
 
 
-def build_autograder() -> dict[str, bytes]:
+def build_autograder(student: dict[str, bytes]) -> dict[str, bytes]:
     files = {}
     for p in sorted((ROOT / "course" / "hidden").glob("*.py")):
         files[f"hidden/{p.name}"] = p.read_bytes()
-    keep = ["course/grade.py", "course/parts.py", "tests/conftest.py", "pytest.ini", "requirements.txt"]
-    keep += sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "graded").glob("*.py"))
-    for rel in keep:
+    for rel in ("course/grade.py", "course/parts.py", "requirements.txt"):
         files[f"grader/{rel}"] = (ROOT / rel).read_bytes()
+    # the clean copy the submitted regions go into: the student copy's own files, stubs in place
+    for rel, data in student.items():
+        top_py = "/" not in rel and rel.endswith(".py")
+        if top_py or rel in ("pytest.ini", "tests/conftest.py") or (rel.startswith("tests/graded/") and rel.endswith(".py")):
+            files[f"grader/clean/{rel}"] = data
     files["README.md"] = AUTOGRADER_README.encode()
     files["run_autograder"] = RUN_AUTOGRADER.encode()
     files["setup.sh"] = SETUP_SH.encode()
     return files
 
 
+def check_out(out: Path) -> None:
+    """Refuse an OUT that cannot hold the build, before anything is written."""
+    try:
+        inside = out.resolve().is_relative_to(ROOT)
+    except OSError:
+        inside = False
+    if inside:
+        raise SystemExit(f"error: {out} is inside the repository, so the next build would copy this one; "
+                         f"build outside it, e.g. python course/build.py /tmp/smf-course.")
+    p = out
+    while not p.exists():
+        p = p.parent
+    if not p.is_dir():
+        raise SystemExit(f"error: {p} is a file, not a folder; give a new or empty folder as OUT.")
+    if not os.access(p, os.W_OK):
+        raise SystemExit(f"error: {p} is not writable; give a folder you can write as OUT.")
+    for sub in ("student", "autograder"):
+        d = out / sub
+        if d.exists() and not (d.is_dir() and (d / STAMP).exists()):
+            raise SystemExit(f"error: {d} exists and was not written by course/build.py; give an empty or new OUT folder.")
+
+
 def build(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    check_out(out)
     files, regions = build_student()
+    out.mkdir(parents=True, exist_ok=True)
     write_tree(out / "student", files)
     check_student_copy(out / "student", regions)
-    write_tree(out / "autograder", build_autograder())
+    write_tree(out / "autograder", build_autograder(files))
     parts = sorted({r["part"] for r in regions}, key=lambda s: (len(s), s))
     print(f"student copy:  {out / 'student'}  ({len(files)} files, {len(regions)} regions stubbed: {', '.join(parts)})")
     print(f"autograder:    {out / 'autograder'}")
@@ -283,7 +329,7 @@ def build(out: Path) -> None:
 def fill(student: Path) -> None:
     """Put the master's solution regions back into a student copy (the 'student path' check)."""
     if not (student / "smf_mini.py").is_file():
-        raise SystemExit(f"{student} is not an smf-mini student copy (no smf_mini.py there).")
+        raise SystemExit(f"error: {student} is not an smf-mini student copy (no smf_mini.py there); give the student/ folder a build wrote.")
     n = 0
     for rel in master_files():
         if not rel.endswith((".py", ".ipynb")) or not (student / rel).is_file():
@@ -307,7 +353,10 @@ def main(argv=None) -> int:
     try:
         fill(Path(args.fill)) if args.fill else build(Path(args.out))
     except ValueError as e:
-        raise SystemExit(f"course/build.py: {e}")
+        raise SystemExit(f"error: {e}")
+    except OSError as e:
+        where = e.filename or (args.fill or args.out)
+        raise SystemExit(f"error: cannot write {where} ({e.strerror or e}); give a folder you can write (a new or empty one).")
     return 0
 
 

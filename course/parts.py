@@ -3,10 +3,11 @@
 Each part is a region of the real code that `python train.py --method smf` runs, so a
 student who finishes parts 1-7 trains SMF with their own code, and parts 8-9 make the
 intervals and the frontier that `python eval.py --compare` prints. Part 10 is the
-written analysis, graded by hand with the rubric in course/INSTRUCTORS.md.
+written analysis, graded by hand with the course staff's rubric.
 
-`minutes` is the time measured for a student who knows PyTorch to read the part's
-docstring, write it and pass its public tests (see course/INSTRUCTORS.md, "Timings").
+`minutes` is an estimate, not a measurement: the time a student who knows PyTorch may
+take to read the part's docstring, write it and pass its public tests (course/HANDOUT.md,
+"What the times mean").
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ PARTS = {
     "part8": {"title": "The percentile bootstrap", "where": "stats.py: bootstrap", "points": 8, "minutes": 15},
     "part9": {"title": "Forgetting and the Pareto frontier", "where": "stats.py: pareto, perplexity_change, points_lost", "points": 6, "minutes": 15},
 }
-# Graded by hand (course/INSTRUCTORS.md has the rubric); not run by course/grade.py.
+# Graded by hand with the course staff's rubric; not run by course/grade.py.
 WRITTEN = {"part10": {"title": "Experiment and write-up: the learning-vs-forgetting frontier", "where": "WRITEUP.md", "points": 20, "minutes": 90}}
 
 AUTO_POINTS = sum(p["points"] for p in PARTS.values())

@@ -2,15 +2,23 @@
 course/HANDOUT.md and use the same ideas in the real code).
 
 `check(name, fn)` runs the learner's function on random inputs (a new draw each time it
-is called) and compares it with an independent computation: the library's own fast code
-(blocked while the learner's function runs, so it cannot simply be called) or a property
-that only a right answer has. It prints "correct: ..." or "not yet: ..." with what went
-wrong, never the expected numbers, and returns the function so later cells can use it.
+is called) and compares it with an independent computation written here (plain loops and
+formulas, never the graded parts, so the checks work in a student copy before the parts
+are written), or with a property that only a right answer has. The library's own code is
+blocked while the learner's function runs where it would be the answer. It prints
+"correct: ..." or "not yet: ..." with what went wrong, never the expected numbers, and
+returns the function so later cells can use it.
+
+`needs(...)` guards a cell that uses a graded part (course/HANDOUT.md) or an exercise: in a
+student copy where that part is still a stub, it prints one line naming what to finish
+first and returns False, so the cell does nothing (and no traceback) until it is done.
 """
 from __future__ import annotations
 
 import math
+import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,13 +28,49 @@ import smf_mini
 import stats
 
 
+ROOT = Path(memory.__file__).resolve().parent
+_DONE: dict[str, bool] = {}  # exercise name -> its check said correct
+
+
+def part_where(part: str) -> str:
+    """Where a graded part lives, from course/parts.py (e.g. 'memory.py: ProductKeyMemory.lookup')."""
+    m = re.search(r'"' + part + r'": \{[^}]*"where": "([^"]*)"', (ROOT / "course" / "parts.py").read_text())
+    return m.group(1) if m else part
+
+
+def unfinished(part: str) -> bool:
+    """True while a graded part is still a stub in this copy (its NotImplementedError line is there)."""
+    stub = 'raise NotImplementedError("' + part + ':'
+    return any(stub in (ROOT / f).read_text() for f in ("memory.py", "smf_mini.py", "stats.py"))
+
+
+def needs(*what: str) -> bool:
+    """True if every graded part ('part1') and exercise ('naive_topk') named is done; otherwise
+    print one line saying what to finish first, and return False."""
+    parts = [w for w in what if w.startswith("part") and unfinished(w)]
+    if len(parts) <= 2:
+        todo = [f"{w} ({part_where(w)})" for w in parts]
+    else:  # a long list: the names, and where to look them up
+        todo = [", ".join(parts[:-1]) + f" and {parts[-1]} (course/HANDOUT.md, 'The parts', says where each is)"]
+    todo += [f"the exercise {w} above" for w in what if not w.startswith("part") and not _DONE.get(w)]
+    if todo:
+        print("This cell needs " + " and ".join(todo) + (": finish it" if len(todo) == 1 else ": finish them")
+              + " first, then run this cell again.")
+    return not todo
+
+
 def check(name: str, fn):
     try:
         ok, msg = CHECKS[name](fn)
-    except NotImplementedError:
-        ok, msg = False, f"{name} still raises NotImplementedError: fill in the cell above"
+    except NotImplementedError as e:
+        m = re.match(r"(part\d+):", str(e))
+        if m:
+            ok, msg = False, f"{name} uses {m.group(1)} ({part_where(m.group(1))}), which is not written yet: finish it first"
+        else:
+            ok, msg = False, f"{name} still raises NotImplementedError: fill in the cell above"
     except _Blocked as e:
         ok, msg = False, str(e)
+    _DONE[name] = ok
     print(("correct: " if ok else "not yet: ") + msg)
     return fn
 
@@ -58,6 +102,18 @@ def _random_memory(g: torch.Generator, d: int = 16):
     return memory.ProductKeyMemory(d, cfg)
 
 
+@torch.no_grad()
+def _brute_topk(mem, x):
+    """Every one of the K^2 product keys scored by a loop; the k best per head, best first."""
+    N, H, K, half = x.shape[0], mem.heads, mem.n_sub, mem.half
+    q = (x @ mem.query.weight.T).view(N, H, 2, half)
+    scores = torch.empty(N, H, K * K)
+    for a in range(K):
+        for b in range(K):
+            scores[:, :, a * K + b] = (q[:, :, 0] * mem.keys[:, 0, a]).sum(-1) + (q[:, :, 1] * mem.keys[:, 1, b]).sum(-1)
+    return scores.topk(mem.topk, dim=-1)
+
+
 def _naive_topk(fn):
     g = torch.Generator().manual_seed(int(np.random.default_rng().integers(10**6)))
     for _ in range(3):
@@ -65,15 +121,14 @@ def _naive_topk(fn):
         x = mem.normalize(torch.randn(7, 16, generator=g))
         with torch.no_grad(), _blocked(memory.ProductKeyMemory, "lookup", "naive_topk called the product-key lookup; score all K^2 keys yourself"):
             s, i = fn(mem, x)
-        with torch.no_grad():
-            ref_s, ref_i = mem.lookup(x)
+        ref_s, ref_i = _brute_topk(mem, x)
         if s.shape != ref_s.shape or i.shape != ref_i.shape:
             return False, f"shapes {tuple(s.shape)} and {tuple(i.shape)}; expected (N, heads, k) for both"
         order = s.argsort(-1, descending=True)
         s, i = s.gather(-1, order), i.gather(-1, order)
         if not (torch.allclose(s, ref_s, atol=1e-5) and torch.equal(i, ref_i)):
             return False, "the slots or scores are not the k best of all K^2 product keys (slot id = a*K + b)"
-    return True, "your naive search finds the same slots as the product-key lookup on 3 random memories"
+    return True, "your naive search finds the k best of all K^2 keys on 3 random memories"
 
 
 def _memory_read(fn):
@@ -84,7 +139,10 @@ def _memory_read(fn):
         x = torch.randn(2, 5, 16, generator=g)
         with _blocked(memory.ProductKeyMemory, "forward", "memory_read called the memory's forward; build the output from lookup"):
             got = fn(mem, x)
-        want = mem(x)
+        flat = mem.normalize(x.reshape(-1, 16))
+        s, i = _brute_topk(mem, flat)
+        read = (torch.softmax(s, -1).unsqueeze(-1) * mem.values.weight[i]).sum((1, 2))
+        want = mem.w_out(read * torch.nn.functional.silu(mem.w_in(flat))).view(x.shape)
     if got.shape != want.shape:
         return False, f"shape {tuple(got.shape)}; expected {tuple(want.shape)}, the input's shape"
     if not torch.allclose(got, want, atol=1e-5):
@@ -107,10 +165,11 @@ def _tfidf(fn):
     c[0] = 3.0
     n_docs = int(rng.integers(2, 20))
     df = torch.tensor(rng.integers(0, n_docs + 1, n), dtype=torch.float32)
-    bg = smf_mini.BackgroundStats({0: df}, {0: df}, n_docs)
     with _blocked(smf_mini, "score_rows", "tfidf called smf_mini.score_rows; write the formula yourself"):
         got = torch.as_tensor(fn(c, df, n_docs)).double()
-    want = smf_mini.score_rows(c, "tfidf", bg, 0)
+    p = c.double() / c.sum()
+    want = torch.tensor([float(p[i]) * math.log((n_docs + 1) / (float(df[i]) + 1)) if c[i] > 0 else -math.inf for i in range(n)],
+                        dtype=torch.float64)
     unread = c == 0
     if not bool(torch.isneginf(got[unread]).all()):
         return False, "rows the batch did not read must score -inf (so that they are never selected)"

@@ -4,7 +4,7 @@ and the choice by the rule written in results/background/dev/CHOICE.md before th
     python scripts/background_table.py results/background/dev [--json OUT.json]
 
 Reads every run folder under the given folder (config.json + results.json), groups them by
---background, and summarises each group with eval.summarize (items resampled within seeds; the
+--background, and summarises each group with compare.summarize (items resampled within seeds; the
 per-seed values are printed too, since two seeds cannot give a seed interval). The score is
 (WikiText perplexity change in % + world-fact points lost + general-knowledge points lost) / 3.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
 import inputs  # noqa: E402
-import eval as ev  # noqa: E402
+import settings  # noqa: E402
+import compare  # noqa: E402
 
 PROBES = ("wiki_ppl", "world_acc", "gk_acc")
 
@@ -51,10 +52,10 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     inputs.check(inputs.folder, a.folder, fix="give the folder holding the runs")
     if a.json:
-        common.check_output_file(a.json, "--json")
+        settings.check_output_file(a.json, "--json")
     summary = {}
     for bg, runs in groups(Path(a.folder)).items():
-        s = ev.summarize(runs)
+        s = compare.summarize(runs)
         s["score"] = sum(s[m]["forgetting"] for m in PROBES) / 3
         summary[bg] = s
     if not summary:

@@ -7,8 +7,8 @@ Each table in docs/*.md sits between two markers,
     <!-- /table -->
 
 and TABLES below says, for each NAME, which run folders make each row. The numbers are
-computed by eval.py's own machinery (`eval.summarize`, `eval.compare_report`,
-`eval.markdown_tables`): means over seeds and 95% bootstrap intervals with 2,000 draws.
+computed by compare.py's own machinery (`compare.summarize`, `compare.compare_report`,
+`compare.markdown_tables`): means over seeds and 95% bootstrap intervals with 2,000 draws.
 tests/test_docs_tables.py rebuilds every table and checks that docs/ holds exactly that,
 so prose tables and raw results cannot drift apart.
 
@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import compare
 import eval  # noqa: E402  (the project's root on the path first)
 
 R = "results/"
@@ -154,11 +155,11 @@ TABLES: dict[str, dict] = {
     "harness": {"kind": "harness", "file": R + "harness/check-62-pages.json"},
 }
 
-_summarize = eval.summarize
+_summarize = compare.summarize
 
 
 def _cached_summarize(runs: list[dict], reps: int = 2000, boot: str = "items") -> dict:
-    """eval.summarize, computed once per set of runs in this process (several tables share settings)."""
+    """compare.summarize, computed once per set of runs in this process (several tables share settings)."""
     key = (tuple((r["name"], json.dumps(r["cfg"], sort_keys=True, default=str)) for r in runs), reps, boot)
     if key not in _CACHE:
         _CACHE[key] = _summarize(runs, reps, boot)
@@ -187,11 +188,11 @@ def _runs(patterns: list[str]) -> list[str]:
 
 
 def _summary(patterns: list[str], boot: str = "items") -> dict:
-    """eval.summarize over the runs the patterns match (checked to be one setting), cached."""
+    """compare.summarize over the runs the patterns match (checked to be one setting), cached."""
     key = (tuple(patterns), boot)
     if key not in _SUMMARIES:
-        rows = eval._read_results(_runs(patterns))
-        groups = eval.group_runs(rows)
+        rows = compare._read_results(_runs(patterns))
+        groups = compare.group_runs(rows)
         if len(groups) != 1:
             raise SystemExit(f"error: {patterns} match {len(groups)} settings ({', '.join(g['label'] for g in groups)}), not one.")
         _SUMMARIES[key] = (_cached_summarize(groups[0]["runs"], boot=boot), rows)
@@ -212,7 +213,7 @@ def _note(rows: list[dict], boot: str) -> str:
 
 
 def groups_table(spec: dict) -> str:
-    probes = eval.HEADLINE["tiny"][1:]
+    probes = compare.HEADLINE["tiny"][1:]
     seen = spec.get("seen", False)
     head = ["setting", "seeds", "task_acc [95%]", *(["training questions"] if seen else []),
             "wiki_ppl % [95%]", "world_acc points lost [95%]", "gk_acc points lost [95%]"]
@@ -234,15 +235,15 @@ def groups_table(spec: dict) -> str:
 def compare_table(spec: dict) -> str:
     """One of eval --compare's two tables (part 0: the settings, 1: matched learning), as it writes them."""
     runs = _runs(spec["runs"])
-    report, _ = eval.compare_report(runs, spec.get("levels", eval.LEVELS), spec["boot"])
-    head, rows = eval.table_cells(report)[spec["part"]]
+    report, _ = compare.compare_report(runs, spec.get("levels", compare.LEVELS), spec["boot"])
+    head, rows = compare.table_cells(report)[spec["part"]]
     if spec["part"] == 1:
-        rows = [r for r in rows if r[0] in spec.get("probes", eval.HEADLINE["tiny"][1:]) and r[1] in spec.get("methods", (r[1],))]
+        rows = [r for r in rows if r[0] in spec.get("probes", compare.HEADLINE["tiny"][1:]) and r[1] in spec.get("methods", (r[1],))]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows)]
     src = ", ".join(f"`{_rel(d)}/` ({n} runs)" for d, n in report["sources"].items())
     over = "items" if spec["boot"] == "items" else "seeds, then items within each seed"
     if spec["part"] == 0:
-        out += ["", f"*Runs: {src}. " + _note(eval._read_results(runs[:1]), spec["boot"]) + "*"]
+        out += ["", f"*Runs: {src}. " + _note(compare._read_results(runs[:1]), spec["boot"]) + "*"]
     else:
         out += ["", f"*Runs: {src}; each method's Pareto frontier of settings, interpolated at each task accuracy (never "
                     f"extrapolated: 'not reached'); interval bounds interpolated the same way, from intervals over {over}.*"]
@@ -251,7 +252,7 @@ def compare_table(spec: dict) -> str:
 
 def seeds_table(spec: dict) -> str:
     """Per-seed task accuracy of every setting run on several seeds: how far seeds move a run."""
-    report, groups = eval.compare_report(_runs(spec["runs"]), boot="items")
+    report, groups = compare.compare_report(_runs(spec["runs"]), boot="items")
     lines = ["| setting | task_acc per seed (0, 1, 2) | spread (max - min) |", "|---|---|---|"]
     bases = {r["seed"]: r["base"]["task_acc"] for g in groups for r in g["runs"]}
     lines.append(f"| base model (each seed is another invented world) | {', '.join(f'{bases[s]:.3f}' for s in sorted(bases))} | "
@@ -282,14 +283,14 @@ BUILDERS = {"groups": groups_table, "compare": compare_table, "seeds": seeds_tab
 
 
 def build(name: str) -> str:
-    """One table's Markdown. While it is built, eval.compare_report's calls to eval.summarize
+    """One table's Markdown. While it is built, compare.compare_report's calls to compare.summarize
     go through the cache (several tables share settings); eval is restored afterwards."""
     spec = TABLES[name]
-    eval.summarize = _cached_summarize
+    compare.summarize = _cached_summarize
     try:
         return BUILDERS[spec["kind"]](spec)
     finally:
-        eval.summarize = _summarize
+        compare.summarize = _summarize
 
 
 def docs_files() -> list[Path]:
@@ -323,7 +324,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.figures:
         for path, spec in FIGURES.items():
-            eval.compare([Path(r).relative_to(ROOT) for r in _runs(spec["runs"])], str(ROOT / path), boot=spec["boot"], mark=spec["mark"])
+            compare.compare([Path(r).relative_to(ROOT) for r in _runs(spec["runs"])], str(ROOT / path), boot=spec["boot"], mark=spec["mark"])
     if a.name:
         if a.name not in TABLES:
             raise SystemExit(f"error: unknown table {a.name!r}; known: {', '.join(TABLES)}.")

@@ -1,4 +1,4 @@
-"""Check eval.py's `harness` protocol against lm-evaluation-harness itself.
+"""Check protocols.py's `harness` protocol against lm-evaluation-harness itself.
 
     pip install lm_eval
     python scripts/check_harness.py --data-dir DATA            # offline model, defaults below
@@ -7,7 +7,7 @@
 Both sides read the same local files and the same model folder: the harness through custom
 tasks whose prompts, targets, stop strings and metrics are the harness's own (its MedMCQA
 prompt function, its WikiText detokenizer and word/byte counting, its TriviaQA exact match),
-ours through eval.py. Prints both sets of numbers and whether they agree (accuracies
+ours through protocols.py. Prints both sets of numbers and whether they agree (accuracies
 exactly, perplexities to 4 significant digits). Exits 1 if any disagree.
 """
 from __future__ import annotations
@@ -81,7 +81,7 @@ metric_list:
 
 
 def raw_pages(rows: list[str]) -> list[str]:
-    """The harness's document-level WikiText pages, rebuilt here independently of eval.py: the
+    """The harness's document-level WikiText pages, rebuilt here independently of protocols.py: the
     raw file is the line rows with their newlines, a blank row ('') being the raw file's ' '
     line; pages start at each top-level heading line (' = Title = ', not ' = = Sub = = ') and
     are their lines joined with newlines; the file (so its last page) ends with a newline."""
@@ -119,19 +119,18 @@ def main():
         raise SystemExit("error: this check needs lm-evaluation-harness; install it with: pip install lm_eval")
     import torch
 
-    import eval
     import common
-    import smf_mini
+    import protocols
     import tasks
 
     torch.set_num_threads(os.cpu_count() or 1)
     model_dir = str(common.offline_model_dir()) if a.model == common.OFFLINE_MODEL else a.model
     data_dir = Path(a.data_dir).resolve()
     rows = tasks.wikitext_rows(str(data_dir))
-    all_pages = raw_pages(rows)  # the harness side's pages, not eval.py's
-    same = all_pages == eval.wikitext_documents(rows)
+    all_pages = raw_pages(rows)  # the harness side's pages, not protocols.py's
+    same = all_pages == protocols.wikitext_documents(rows)
     print(f"WikiText pages: {len(all_pages)}, {sum(len(p.encode()) for p in all_pages):,} bytes built here; "
-          f"eval.py's pages {'are identical' if same else 'DIFFER'}")
+          f"protocols.py's pages {'are identical' if same else 'DIFFER'}")
     pages = all_pages[: a.wikitext_docs]
     ours, theirs, secs = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,9 +152,9 @@ def main():
               "wikitext_bits_per_byte": res["local_wikitext"]["bits_per_byte,none"]}
     model, tok = common.load_model(model_dir)
     t0 = time.time()
-    ours.update(eval.medmcqa_harness(model, tok, tasks.medmcqa_rows(str(data_dir), "validation")[: a.limit]))
-    ours.update(eval.triviaqa_harness(model, tok, tasks.trivia_rows(str(data_dir))[: a.limit]))
-    ours.update(eval.wikitext_harness(model, tok, tasks.wikitext_rows(str(data_dir)), max_length=a.window, limit=a.wikitext_docs))
+    ours.update(protocols.medmcqa_harness(model, tok, tasks.medmcqa_rows(str(data_dir), "validation")[: a.limit]))
+    ours.update(protocols.triviaqa_harness(model, tok, tasks.trivia_rows(str(data_dir))[: a.limit]))
+    ours.update(protocols.wikitext_harness(model, tok, tasks.wikitext_rows(str(data_dir)), max_length=a.window, limit=a.wikitext_docs))
     secs["smf-mini"] = time.time() - t0
     from rich.console import Console
     from rich.table import Table

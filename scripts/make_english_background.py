@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import tasks  # noqa: E402
-from eval import wikitext_detokenize, wikitext_documents  # noqa: E402
+from protocols import wikitext_detokenize, wikitext_documents  # noqa: E402
 from make_wiki_probe import SPLITS, documents  # noqa: E402  (the probe's articles, kept out; its cutting)
 
 DOC_CHARS, PER_ARTICLE = 2000, 4

@@ -1392,9 +1392,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.measure:
         sys.path.insert(0, str(ROOT))  # the project's modules (the script lives in scripts/)
-        import common
+        import settings
 
-        common.check_output_file(args.measure, "--measure")  # before the model is scored, not after
+        settings.check_output_file(args.measure, "--measure")  # before the model is scored, not after
         measure(args.measure)
         return 0
     read = lambda f: [json.loads(x) for x in f.read_text().splitlines()]

@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import inputs  # noqa: E402
 import tasks  # noqa: E402
-from common import OS_REASONS, atomic_path, check_output_file  # noqa: E402
+from common import atomic_path  # noqa: E402
+from settings import OS_REASONS, check_output_file  # noqa: E402
 
 
 def main(argv=None) -> int:

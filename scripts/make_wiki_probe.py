@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tasks  # noqa: E402
-from eval import wikitext_detokenize, wikitext_documents  # noqa: E402
+from protocols import wikitext_detokenize, wikitext_documents  # noqa: E402
 
 # Article titles (as in the file) for each split: short, varied biographies, culture, games.
 SPLITS = {
@@ -53,9 +53,7 @@ def read_lines(path: str) -> list[str]:
     bad JSON, no text): one sentence (tasks.read_jsonl)."""
     try:
         return [r["text"] for r in tasks.read_jsonl(path, ("text",), tasks.TEXT_TYPES)]
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
-    except FileNotFoundError as e:
+    except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"error: {e}") from None
 
 

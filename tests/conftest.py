@@ -1,4 +1,5 @@
 import os
+import re
 import sys
 
 import pytest
@@ -24,6 +25,12 @@ def pytest_runtest_makereport(item, call):
         if msg.startswith("part") and ":" in msg:
             rep.outcome = "skipped"
             rep.longrepr = (str(item.path), item.location[1] or 0, f"waits for {msg.split(':')[0]} (not written yet)")
+    elif rep.failed and exc is not None:
+        # a child process (torchrun, a training command) that stopped at a stub says so in its error output
+        m = re.search(r"NotImplementedError: (part\d+): ", str(exc.value))
+        if m:
+            rep.outcome = "skipped"
+            rep.longrepr = (str(item.path), item.location[1] or 0, f"waits for {m.group(1)} (not written yet; a child process stopped at it)")
 
 
 @pytest.fixture(scope="session")

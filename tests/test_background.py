@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import runs
+import checkpoints
+import data
 import tasks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -42,10 +43,24 @@ def test_mix_alternates_and_every_named_background_loads():
     py, en = tasks.background_text(3), tasks.english_background(3)
     assert mix == [py[0], en[0], py[1], en[1], py[2], en[2]]
     for name, docs in (("pydoc", py), ("english", en), ("mix", mix[:3])):
-        assert runs.background_docs({"background": name, "background_docs": 3, "data_dir": None}) == docs
+        assert data.background_docs({"background": name, "background_docs": 3, "data_dir": None}) == docs
 
 
 @pytest.mark.parametrize("n", [1, 10])
 def test_a_prefix_samples_several_articles(n):
     titles = [json.loads(line)["title"] for line in ENGLISH.read_text(encoding="utf-8").splitlines()[:n]]
     assert len(set(titles)) == n  # interleaved: the first documents come from different articles
+
+
+def test_the_background_cache_key_follows_the_code_not_its_comments(tmp_path):
+    """checkpoints.code_fingerprint keys the background cache: an edited comment or docstring
+    keeps it (no needless 25 s recomputation), a changed line of code changes it."""
+    base = 'def reads(x):\n    """Count the reads."""\n    return x + 1  # one more\n'
+    files = {"base": base, "comment": base.replace("# one more", "# an edited comment"),
+             "doc": base.replace("Count the reads.", "Count every read."), "code": base.replace("x + 1", "x + 2")}
+    fp = {}
+    for name, text in files.items():
+        (tmp_path / f"{name}.py").write_text(text)
+        fp[name] = checkpoints.code_fingerprint(str(tmp_path / f"{name}.py"))
+    assert fp["base"] == fp["comment"] == fp["doc"]
+    assert fp["code"] != fp["base"]

@@ -3,6 +3,7 @@ can be worked out by hand, and its use by `eval.py --compare --bootstrap seeds-i
 import numpy as np
 import pytest
 
+import compare
 import eval
 from stats import bootstrap, bootstrap_seeds_items
 from test_probes_stats import _fake_run
@@ -44,8 +45,8 @@ def test_compare_uses_it_when_asked(tmp_path):
     # one setting, seeds learning 0.25 and 0.75 of 40 items: the seed draw alone spans 0.25..0.75
     _fake_run(tmp_path / "a0", "smf", 1.0, 0, 10, 1, -25.0)
     _fake_run(tmp_path / "a1", "smf", 1.0, 1, 30, 1, -25.0)
-    items = eval.compare([tmp_path / "a0", tmp_path / "a1"], str(tmp_path / "x.png"))
-    both = eval.compare([tmp_path / "a0", tmp_path / "a1"], str(tmp_path / "y.png"), boot="seeds-items")
+    items = compare.compare([tmp_path / "a0", tmp_path / "a1"], str(tmp_path / "x.png"))
+    both = compare.compare([tmp_path / "a0", tmp_path / "a1"], str(tmp_path / "y.png"), boot="seeds-items")
     lo1, hi1 = items["groups"][0]["summary"]["task_acc"]["ci"]
     lo2, hi2 = both["groups"][0]["summary"]["task_acc"]["ci"]
     assert hi1 - lo1 < 0.25 and lo2 < 0.3 and hi2 > 0.7
@@ -70,8 +71,8 @@ def test_the_plot_leaves_out_a_probe_whose_runs_used_different_forms(tmp_path):
     r = json.loads((tmp_path / "b" / "results.json").read_text())
     r["base"]["gk_acc"] = 0.8
     (tmp_path / "b" / "results.json").write_text(json.dumps(r))
-    _, groups = eval.compare_report([tmp_path / "a", tmp_path / "b"])
-    probes, notes = eval._plotted_probes(groups)
+    _, groups = compare.compare_report([tmp_path / "a", tmp_path / "b"])
+    probes, notes = compare._plotted_probes(groups)
     assert probes == ["wiki_ppl", "world_acc"] and notes[0].startswith("gk_acc left out")
-    eval.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "p.png"), mark=["a"])
+    compare.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "p.png"), mark=["a"])
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+import checkpoints
 import memory
 import common
 import smf_mini
@@ -328,13 +329,13 @@ def test_save_load_memory_roundtrip(tmp_path):
         torch.nn.init.normal_(m.values.weight)
     x = torch.randint(0, 256, (1, 7))
     want = model(x).logits
-    memory.save_memory(model, tmp_path / "memory.safetensors")
+    checkpoints.save_memory(model, tmp_path / "memory.safetensors")
     fresh = common.tiny_random_model("llama")
-    memory.load_memory(fresh, str(tmp_path / "memory.safetensors"))
+    checkpoints.load_memory(fresh, str(tmp_path / "memory.safetensors"))
     assert torch.equal(fresh(x).logits, want)
     bg = smf_mini.BackgroundStats({1: torch.arange(4.0)}, {1: torch.ones(4)}, 7)
-    bg.save(str(tmp_path / "bg.safetensors"))
-    bg2 = smf_mini.BackgroundStats.load(str(tmp_path / "bg.safetensors"))
+    checkpoints.save_background(bg, str(tmp_path / "bg.safetensors"))
+    bg2 = checkpoints.load_background(str(tmp_path / "bg.safetensors"))
     assert bg2.n_docs == 7 and torch.equal(bg2.df[1], bg.df[1])
 
 
@@ -351,26 +352,26 @@ def test_rows_only_memory_file_rebuilds_the_memory_bit_for_bit(tmp_path):
         mems[1].values.weight[[2, 9, 40]] = torch.randn(3, mems[1].values.weight.shape[1])
         mems[3].values.weight[17] += 1e-7  # a tiny move is still a move
     x = torch.randint(0, 256, (1, 7))
-    want, want_sd = model(x).logits, memory.memory_state_dict(model)
-    memory.save_memory(model, tmp_path / "small.safetensors", rows_only=True)
-    memory.save_memory(model, tmp_path / "whole.safetensors")
+    want, want_sd = model(x).logits, checkpoints.memory_state_dict(model)
+    checkpoints.save_memory(model, tmp_path / "small.safetensors", rows_only=True)
+    checkpoints.save_memory(model, tmp_path / "whole.safetensors")
     with safe_open(str(tmp_path / "small.safetensors"), framework="pt") as f:
         assert f.get_tensor("layer1.rows").tolist() == [2, 9, 40] and f.get_tensor("layer3.rows").tolist() == [17]
         assert f.metadata()["regenerate_from_seed"] == "5"
     assert (tmp_path / "small.safetensors").stat().st_size < (tmp_path / "whole.safetensors").stat().st_size / 2
     fresh = common.tiny_random_model("llama")
-    memory.load_memory(fresh, str(tmp_path / "small.safetensors"))
-    got = memory.memory_state_dict(fresh)
+    checkpoints.load_memory(fresh, str(tmp_path / "small.safetensors"))
+    got = checkpoints.memory_state_dict(fresh)
     assert got.keys() == want_sd.keys() and all(torch.equal(got[k], want_sd[k]) for k in got)
     assert torch.equal(fresh(x).logits, want)
 
     with torch.no_grad():
         mems[1].keys.add_(1.0)  # no longer what seed 5 makes
-    memory.save_memory(model, tmp_path / "keys.safetensors", rows_only=True)
+    checkpoints.save_memory(model, tmp_path / "keys.safetensors", rows_only=True)
     with safe_open(str(tmp_path / "keys.safetensors"), framework="pt") as f:
         assert "regenerate_from_seed" not in f.metadata() and "layer1.keys" in f.keys()
     other = common.tiny_random_model("llama")
-    memory.load_memory(other, str(tmp_path / "keys.safetensors"))
+    checkpoints.load_memory(other, str(tmp_path / "keys.safetensors"))
     assert torch.equal(other(x).logits, model(x).logits)
 
 
@@ -617,8 +618,32 @@ def test_rows_only_file_keeps_the_trained_output_scale(tmp_path):
         mems[1].values.weight[[4, 8]] = torch.randn(2, mems[1].values.weight.shape[1])
         mems[1].scale.fill_(1.25)
     x = torch.randint(0, 256, (1, 7))
-    memory.save_memory(model, tmp_path / "small.safetensors", rows_only=True)
+    checkpoints.save_memory(model, tmp_path / "small.safetensors", rows_only=True)
     fresh = common.tiny_random_model("llama")
-    got = memory.load_memory(fresh, str(tmp_path / "small.safetensors"))
+    got = checkpoints.load_memory(fresh, str(tmp_path / "small.safetensors"))
     assert float(got[1].scale.detach()) == 1.25 and float(got[3].scale.detach()) == 1.0
     assert torch.equal(fresh(x).logits, model(x).logits)
+
+
+@pytest.mark.parametrize("optimizer,t", [("sgd", 5), ("adamw", 5), ("adamw", 1)])
+def test_step_returns_its_record_of_rows_read_selected_and_moved(optimizer, t):
+    """SparseValueUpdate.step() says what it did, per layer, for either optimizer: the rows the
+    step's tokens read (padding excluded), the rows selected, and those whose value changed."""
+    torch.manual_seed(0)
+    model = common.tiny_random_model("llama")
+    memory.attach_memory(model, small_cfg())
+    upd = smf_mini.SparseValueUpdate(model, t=t, rule="tf", optimizer=optimizer, lr=0.5 if optimizer == "sgd" else 0.05)
+    ids = torch.randint(0, 256, (2, 10))
+    mask = torch.ones_like(ids)
+    mask[1, 7:] = 0
+    model(input_ids=ids, attention_mask=mask, labels=ids.masked_fill(mask == 0, -100)).loss.backward()
+    upd.observe(mask)
+    reads = {i: int((upd.counts[i] > 0).sum()) for i in upd.mems}
+    sel = upd.select()
+    before = {i: m.values.weight.detach().clone() for i, m in upd.mems.items()}
+    record = upd.step()
+    assert list(record) == [str(i) for i in upd.mems]
+    for i, m in upd.mems.items():
+        moved = int((m.values.weight != before[i]).any(1).sum())
+        assert record[str(i)] == {"read": reads[i], "selected": int(sel[i].numel()), "moved": moved}
+        assert 0 < moved <= record[str(i)]["selected"] <= record[str(i)]["read"]

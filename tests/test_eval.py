@@ -10,7 +10,9 @@ import torch.nn as nn
 
 import common
 import eval
+import protocols
 import scoring
+import settings
 import smf_mini
 import tasks
 
@@ -101,7 +103,7 @@ def test_mcq_task_is_scored_by_option_text_held_out_from_validation_seen_from_tr
     assert r["items"]["task_seen"] == [0, 0] and r["task_seen_acc"] == 0.0  # first 2 train rows: dog, fish
     full = eval.tiny_suite(lm, tok, cfg, limit=None)
     assert full["items"]["task"] == [1, 1, 0] and full["items"]["task_seen"] == [0, 0, 1]
-    assert eval.default_protocol(cfg) == "tiny"
+    assert settings.default_protocol(cfg) == "tiny"
 
 
 def test_mcq_views_give_each_fact_in_the_forms_asked_for():
@@ -202,8 +204,8 @@ def test_greedy_generation_batched_equals_single(tiny, tok):
     ("  Rock 'n' Roll!  ", "rock n roll", "rock n roll"),
 ])
 def test_triviaqa_normalisers(raw, harness, paper):
-    assert eval.normalize_harness(raw) == harness
-    assert eval.normalize_paper(raw) == paper
+    assert protocols.normalize_harness(raw) == harness
+    assert protocols.normalize_paper(raw) == paper
 
 
 def test_prompts_rendered_exactly():
@@ -214,15 +216,15 @@ def test_prompts_rendered_exactly():
 
 def test_wikitext_documents_words_and_bytes(tok):
     lines = ["", " = Alpha = \n", "", " One two @-@ three . \n", " = = Part = = \n", " Four \n", " = Beta = \n", " Five six \n"]
-    docs = eval.wikitext_documents(lines)
+    docs = protocols.wikitext_documents(lines)
     # by hand: blank rows come back as " \n"; every page but the last loses its final newline
     assert docs == [" = Alpha = \n \n One two @-@ three . \n = = Part = = \n Four ", " = Beta = \n Five six \n"]
-    assert eval.wikitext_detokenize(" One two @-@ three . \n") == " One two-three. \n".replace(" \n", "\n")
+    assert protocols.wikitext_detokenize(" One two @-@ three . \n") == " One two-three. \n".replace(" \n", "\n")
     lm = UniformLM(len(tok))
-    r = eval.wikitext_harness(lm, tok, lines, max_length=64)
+    r = protocols.wikitext_harness(lm, tok, lines, max_length=64)
     words = sum(len(re.split(r"\s+", d)) for d in docs)
     nbytes = sum(len(d.encode()) for d in docs)
-    n_tok = sum(len(tok(eval.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
+    n_tok = sum(len(tok(protocols.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in docs)
     ll = -n_tok * math.log(len(tok))
     assert r["wikitext_word_ppl"] == pytest.approx(math.exp(-ll / words), rel=1e-5)  # fp32 log-softmax
     assert r["wikitext_byte_ppl"] == pytest.approx(math.exp(-ll / nbytes), rel=1e-6)
@@ -249,7 +251,7 @@ def test_choice_accuracy_sums_and_paper_protocol_averages_by_hand(tok):
     mean = {L: total(f" {L}. {o}") / len(ids(f" {L}. {o}")) for L, o in zip("ABCD", choices)}
     assert max(mean, key=mean.get) == "A"  # by hand: the cat line wins on mean log-prob
     rows = [row, dict(row, question="Which one?"), dict(row, cop=1, choice_type="multi")]
-    r = eval.medmcqa_paper(lm, tok, rows)
+    r = protocols.medmcqa_paper(lm, tok, rows)
     assert r == {"medmcqa_acc": 1.0, "n": 2}  # the sum rule would score 0; the multi-choice row is not scored
 
 
@@ -267,11 +269,11 @@ def test_triviaqa_rules_by_hand(monkeypatch):
         seen.update(prompts=prompts, max_new_tokens=max_new_tokens, stop=stop)
         return preds
 
-    monkeypatch.setattr(eval, "greedy_generate", fake_generate)
-    assert eval.triviaqa_paper(None, None, rows) == {"triviaqa_acc": 2 / 3, "n": 3}  # '' alias never matches
+    monkeypatch.setattr(protocols, "greedy_generate", fake_generate)
+    assert protocols.triviaqa_paper(None, None, rows) == {"triviaqa_acc": 2 / 3, "n": 3}  # '' alias never matches
     assert seen == {"prompts": ["Question: Capital of France\nAnswer:", "Question: Band from Liverpool\nAnswer:",
                                 "Question: Largest ocean\nAnswer:"], "max_new_tokens": 32, "stop": ()}
-    assert eval.triviaqa_harness(None, None, rows) == {"triviaqa_em": 1 / 3, "n": 3}  # only 'the Beatles' is exact
+    assert protocols.triviaqa_harness(None, None, rows) == {"triviaqa_em": 1 / 3, "n": 3}  # only 'the Beatles' is exact
     assert seen["prompts"][0] == "Question: Capital of France?\nAnswer:" and seen["stop"] == ("\n", ".", ",")
 
 
@@ -285,8 +287,8 @@ def test_wikitext_paper_rules_by_hand(tok, monkeypatch):
         seen.update(texts=texts, max_length=max_length, stride=stride)
         return {"loglik": -20.0, "tokens": 10, "per_text": [[-20.0, 10]]}
 
-    monkeypatch.setattr(eval, "rolling_loglik", fake_rolling)
-    r = eval.wikitext_paper(None, tok, lines, limit=3)
+    monkeypatch.setattr(protocols, "rolling_loglik", fake_rolling)
+    r = protocols.wikitext_paper(None, tok, lines, limit=3)
     assert seen == {"texts": ["= T =\n\none .\n\ntwo"], "max_length": 1024, "stride": 512}
     assert r["wikitext_ppl"] == pytest.approx(math.exp(2.0)) and r["tokens"] == 10
 
@@ -330,7 +332,7 @@ def test_eval_cli_errors(tmp_path):
     with pytest.raises(SystemExit, match="none of the given folders"):
         eval.main(["--compare", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="no WikiText documents"):
-        eval.wikitext_harness(None, None, ["just a line\n"])
+        protocols.wikitext_harness(None, None, ["just a line\n"])
 
 
 def test_harness_and_paper_suites_on_local_files(tok, tmp_path, monkeypatch):
@@ -350,14 +352,14 @@ def test_harness_and_paper_suites_on_local_files(tok, tmp_path, monkeypatch):
         d.mkdir(parents=True)
         (d / "test.jsonl").write_text("".join(json.dumps({"text": l}) + "\n" for l in lines))
     cfg = {"data_dir": str(tmp_path), "eval_window": 64}
-    monkeypatch.setattr(eval, "greedy_generate", lambda model, tok, prompts, *a, **k: ["Paris, of course"] * len(prompts))
+    monkeypatch.setattr(protocols, "greedy_generate", lambda model, tok, prompts, *a, **k: ["Paris, of course"] * len(prompts))
     lm = UniformLM(len(tok))  # every letter and every choice ties: the first (A) is picked
     V = len(tok)
     h = eval.run_suite(lm, tok, cfg, "harness")
     assert h["n"] == {"medmcqa": 3, "wikitext_docs": 2, "triviaqa": 1}
     assert h["medmcqa_acc"] == pytest.approx(1 / 3)  # golds are A, B, C
-    pages = eval.wikitext_documents(lines)
-    n_tok = sum(len(tok(eval.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in pages)
+    pages = protocols.wikitext_documents(lines)
+    n_tok = sum(len(tok(protocols.wikitext_detokenize(d), add_special_tokens=False)["input_ids"]) for d in pages)
     words = sum(len(re.split(r"\s+", d)) for d in pages)  # the harness counts words this way (ends included)
     assert h["wikitext_word_ppl"] == pytest.approx(V ** (n_tok / words), rel=1e-5)
     assert h["triviaqa_em"] == 0.0  # exact match: 'paris of course' is not 'paris'
@@ -393,7 +395,7 @@ def test_wikitext_pages_match_the_harness_byte_count():
     """Independent reference: lm-evaluation-harness's wikitext-2-raw-v1 test pages hold 62
     documents and 1,290,527 UTF-8 bytes in total (counted from its document-level dataset)."""
     rows = [json.loads(l)["text"] for l in SHARED_WIKI.open()]
-    pages = eval.wikitext_documents(rows)
+    pages = protocols.wikitext_documents(rows)
     assert len(pages) == 62 and sum(len(p.encode("utf-8")) for p in pages) == 1_290_527
 
 

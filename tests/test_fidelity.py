@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+import checkpoints
 import common
 import eval
 import memory
@@ -82,16 +83,16 @@ def test_base_results_cache_goes_stale_with_data_model_or_library(tmp_path, monk
 def test_load_memory_refuses_another_shape(tmp_path):
     model = common.tiny_random_model("llama", hidden_size=32, intermediate_size=64, num_hidden_layers=3)
     memory.attach_memory(model, memory.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[1]))
-    memory.save_memory(model, str(tmp_path / "m.safetensors"))
+    checkpoints.save_memory(model, str(tmp_path / "m.safetensors"))
     other = common.tiny_random_model("llama", hidden_size=32, intermediate_size=64, num_hidden_layers=3)
     memory.attach_memory(other, memory.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[2]))
     with pytest.raises(ValueError, match="already has memory"):
-        memory.load_memory(other, str(tmp_path / "m.safetensors"))
+        checkpoints.load_memory(other, str(tmp_path / "m.safetensors"))
     wide = common.tiny_random_model("llama", hidden_size=64, intermediate_size=64, num_hidden_layers=3)
     with pytest.raises(ValueError, match="made for a model of width 32, but this model's width is 64"):
-        memory.load_memory(wide, str(tmp_path / "m.safetensors"))
+        checkpoints.load_memory(wide, str(tmp_path / "m.safetensors"))
     same = common.tiny_random_model("llama", hidden_size=32, intermediate_size=64, num_hidden_layers=3)
-    mems = memory.load_memory(same, str(tmp_path / "m.safetensors"))  # a model without memory: loads all of it
+    mems = checkpoints.load_memory(same, str(tmp_path / "m.safetensors"))  # a model without memory: loads all of it
     assert sorted(mems) == [1] and torch.equal(mems[1].keys, memory.memory_layers(model)[1].keys)
 
 

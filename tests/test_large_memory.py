@@ -9,9 +9,9 @@ import pytest
 import torch
 from test_train import run, small  # the tiny model folder fixture, tiny_dir, is in conftest.py
 
+import checkpoints
 import common
 import memory
-import runs
 import smf_mini
 
 
@@ -66,13 +66,13 @@ def test_changed_rows_scans_blockwise_like_the_dense_comparison():
     w = torch.zeros(1000, 6)
     w[[0, 63, 64, 511, 999]] = torch.randn(5, 6)
     w[300, 2] = float("nan")  # a non-finite row counts as changed (check_weights then sees it)
-    assert memory.changed_rows(w, block=64).tolist() == [0, 63, 64, 300, 511, 999]
+    assert checkpoints.changed_rows(w, block=64).tolist() == [0, 63, 64, 300, 511, 999]
     start = w.clone()
     start[[5, 64]] += 1.0
     start[300, 2] = 0.0
     want = (w != start).any(dim=1).nonzero().squeeze(1).tolist()
-    assert memory.changed_rows(w, start, block=64).tolist() == want == [5, 64, 300]
-    assert memory.changed_rows(torch.zeros(0, 6)).numel() == 0
+    assert checkpoints.changed_rows(w, start, block=64).tolist() == want == [5, 64, 300]
+    assert checkpoints.changed_rows(torch.zeros(0, 6)).numel() == 0
 
 
 def test_rows_only_trainable_state_round_trips_bit_for_bit():
@@ -84,17 +84,17 @@ def test_rows_only_trainable_state_round_trips_bit_for_bit():
         mems[1].values.weight[[2, 9, 40]] = torch.randn(3, mems[1].values.weight.shape[1])
         mems[3].values.weight[17] += 1e-7
     cfg = {"method": "smf"}
-    sd = runs.trainable_state(model, cfg)
+    sd = checkpoints.trainable_state(model, cfg)
     assert sd["layer1.rows"].tolist() == [2, 9, 40] and sd["layer3.rows"].tolist() == [17]
     assert "layer1.values" not in sd and sd["layer1.row_values"].shape == (3, mems[1].values.weight.shape[1])
     want = {i: m.values.weight.detach().clone() for i, m in mems.items()}
     with torch.no_grad():
         mems[1].values.weight[50] = 3.0  # moved after the save: must be undone by the load
         mems[3].values.weight.mul_(2)
-    runs.load_trainable_state(model, cfg, sd)
+    checkpoints.load_trainable_state(model, cfg, sd)
     assert all(torch.equal(m.values.weight, want[i]) for i, m in mems.items())
     # from --init-memory the start is not zeros: the whole tables are kept
-    full = runs.trainable_state(model, {"method": "smf", "init_memory": "x"})
+    full = checkpoints.trainable_state(model, {"method": "smf", "init_memory": "x"})
     assert full["layer1.values"].shape == mems[1].values.weight.shape
 
 
@@ -104,9 +104,9 @@ def test_sparse_background_file_round_trips(tmp_path):
     df[[3, 700, 4095]] = torch.tensor([1.0, 2.0, 5.0])
     total[[3, 700, 4095]] = torch.tensor([4.0, 2.0, 9.0])
     bg = smf_mini.BackgroundStats({2: df}, {2: total}, 5)
-    bg.save(str(tmp_path / "bg.safetensors"))
+    checkpoints.save_background(bg, str(tmp_path / "bg.safetensors"))
     assert (tmp_path / "bg.safetensors").stat().st_size < 2000  # 3 rows, not 2 x 4096 floats
-    got = smf_mini.BackgroundStats.load(str(tmp_path / "bg.safetensors"))
+    got = checkpoints.load_background(str(tmp_path / "bg.safetensors"))
     assert got.n_docs == 5 and torch.equal(got.df[2], df) and torch.equal(got.total[2], total)
 
 
@@ -119,7 +119,7 @@ def test_row_summary_matches_the_dense_difference():
     with torch.no_grad():
         mems[1].values.weight[[1, 5, 6, 30, 63]] = torch.randn(5, mems[1].values.weight.shape[1])
     log = [{"step": 1, "rows": {"1": {"read": 9, "selected": 5, "moved": 5}}}]
-    got = runs.row_summary(model, {"method": "smf", "seed": 3, "top_t": 5}, log)["layers"]["1"]
+    got = checkpoints.row_summary(model, {"method": "smf", "seed": 3, "top_t": 5}, log)["layers"]["1"]
     dist = mems[1].values.weight.detach()[[1, 5, 6, 30, 63]].norm(dim=1).double()
     assert got["rows_changed"] == 5 and got["slots"] == 64
     assert got["move_l2"]["median"] == float(torch.quantile(dist, 0.5)) and got["move_l2"]["max"] == float(dist.max())

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+import compare
 import eval
 import common
 import smf_mini
@@ -229,7 +230,7 @@ def test_compare_frontier_by_hand(tmp_path):
         _fake_run(tmp_path / f"full-2-{seed}", "full", 2.0, seed, 36, 3, -27.5)
         _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16 + 4 * seed, 0, -25.0)
     plot = tmp_path / "figs" / "frontier.png"
-    rep = eval.compare(sorted(tmp_path.glob("*-*-*")), str(plot), levels=(0.45, 0.8), out_json=str(tmp_path / "s.json"))
+    rep = compare.compare(sorted(tmp_path.glob("*-*-*")), str(plot), levels=(0.45, 0.8), out_json=str(tmp_path / "s.json"))
     md = (tmp_path / "s.md").read_text()
     assert "| world_acc | full | not reached | +25.0 [" in md and "| full lr=2 steps=60 | 0,1 | 0.900 [" in md
     assert plot.read_bytes()[:4] == b"\x89PNG"  # exactly the path asked for
@@ -255,7 +256,7 @@ def test_compare_labels_name_the_settings_that_differ(tmp_path):
         _fake_run(tmp_path / name, method, 1.0, 0, 20, 1, -25.0)
         cfg = json.loads((tmp_path / name / "config.json").read_text())
         common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
-    rep = eval.compare(sorted(tmp_path.glob("?")), str(tmp_path / "x.png"))
+    rep = compare.compare(sorted(tmp_path.glob("?")), str(tmp_path / "x.png"))
     assert sorted(g["label"] for g in rep["groups"]) == ["lora lr=1 steps=60", "smf lr=1 steps=60 top_t=1000", "smf lr=1 steps=60 top_t=2000"]
 
 
@@ -265,7 +266,7 @@ def test_runs_made_before_a_setting_existed_group_with_its_neutral_value(tmp_pat
         _fake_run(tmp_path / name, "smf", 1.0, seed, 20, 1, -25.0)
         cfg = json.loads((tmp_path / name / "config.json").read_text())
         common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
-    rep = eval.compare([tmp_path / n for n in ("old", "new", "capped")], str(tmp_path / "x.png"))
+    rep = compare.compare([tmp_path / n for n in ("old", "new", "capped")], str(tmp_path / "x.png"))
     assert sorted((g["label"], g["summary"]["seeds"] == [0, 1]) for g in rep["groups"]) == [
         ("smf lr=1 steps=60 row_step_cap=0", True), ("smf lr=1 steps=60 row_step_cap=5", False)]
     # another method's settings (the SMF cap and learning rate in a full run's config) split nothing
@@ -273,7 +274,7 @@ def test_runs_made_before_a_setting_existed_group_with_its_neutral_value(tmp_pat
         _fake_run(tmp_path / name, "full", 1.0, seed, 20, 1, -25.0)
         cfg = json.loads((tmp_path / name / "config.json").read_text())
         common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
-    rep = eval.compare([tmp_path / "f0", tmp_path / "f1"], str(tmp_path / "x.png"))
+    rep = compare.compare([tmp_path / "f0", tmp_path / "f1"], str(tmp_path / "x.png"))
     assert [(g["label"], g["summary"]["seeds"]) for g in rep["groups"]] == [("full lr=1 steps=60", [0, 1])]
 
 
@@ -284,7 +285,7 @@ def test_smf_from_a_retrofit_never_groups_with_smf_from_a_fresh_memory(tmp_path)
         _fake_run(tmp_path / name, "smf", 1.0, seed, 20, 1, -25.0)
         cfg = json.loads((tmp_path / name / "config.json").read_text())
         common.write_json(tmp_path / name / "config.json", dict(cfg, **extra))
-    rep = eval.compare([tmp_path / n for n in ("fresh", "r0", "r1")], str(tmp_path / "x.png"))
+    rep = compare.compare([tmp_path / n for n in ("fresh", "r0", "r1")], str(tmp_path / "x.png"))
     assert sorted((g["label"], g["summary"]["seeds"]) for g in rep["groups"]) == [
         ("smf lr=1 steps=60 from_retrofit=False", [0]), ("smf lr=1 steps=60 from_retrofit=True", [0, 1])]
 
@@ -293,7 +294,7 @@ def test_compare_refuses_mixed_splits(tmp_path):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0, split="dev")
     _fake_run(tmp_path / "b", "full", 1.0, 0, 20, 1, -25.0, split="test")
     with pytest.raises(SystemExit, match="mix protocols or splits"):
-        eval.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
+        compare.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
 
 
 def test_dev_runs_choose_settings_by_the_stated_rule(tmp_path):
@@ -304,7 +305,7 @@ def test_dev_runs_choose_settings_by_the_stated_rule(tmp_path):
         _fake_run(tmp_path / f"smf-1-{seed}", "smf", 1.0, seed, 16, 0, -25.0, split="dev")
         _fake_run(tmp_path / f"smf-3-{seed}", "smf", 3.0, seed, 24, 0, -26.0, split="dev")
         _fake_run(tmp_path / f"full-3-{seed}", "full", 3.0, seed, 38, 5, -30.0, split="dev")
-    rep = eval.compare(sorted(tmp_path.glob("*-*-*")), str(tmp_path / "dev.png"))
+    rep = compare.compare(sorted(tmp_path.glob("*-*-*")), str(tmp_path / "dev.png"))
     assert rep["chosen"]["full"]["lr"] == 2.0 and rep["chosen"]["full"]["reached_target"]
     assert rep["chosen"]["smf"]["lr"] == 3.0 and not rep["chosen"]["smf"]["reached_target"]
 
@@ -313,6 +314,6 @@ def test_compare_skips_a_damaged_run_and_names_it(tmp_path, capsys):
     _fake_run(tmp_path / "a", "full", 1.0, 0, 20, 1, -25.0)
     _fake_run(tmp_path / "b", "full", 1.0, 1, 24, 1, -25.0)
     (tmp_path / "b" / "results.json").write_text('{"protocol": "tiny", "trun')  # cut short by a full disk
-    rep = eval.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
+    rep = compare.compare([tmp_path / "a", tmp_path / "b"], str(tmp_path / "x.png"))
     assert f"skipping {tmp_path / 'b'}: its results.json or config.json is not valid JSON" in capsys.readouterr().out
     assert [g["runs"] for g in rep["groups"]] == [["a"]]

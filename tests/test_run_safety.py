@@ -15,8 +15,11 @@ import pytest
 import torch
 
 import common
+import compare
+import data
 import eval
-import runs
+import rundir
+import settings
 import train
 from test_train import applicable, small  # the tiny model folder fixture, tiny_dir, is in conftest.py
 
@@ -311,18 +314,18 @@ def test_resume_without_name_continues_the_newest_interrupted_default_run(tmp_pa
 
 def test_divergence_rule_by_hand():
     """Window means of 8 steps: the last 8 against the first 8, factor 2 plus one nat."""
-    runs.check_step(7, 4.0, [3.0] * 7)  # a little above the start: fine
+    rundir.check_step(7, 4.0, [3.0] * 7)  # a little above the start: fine
     # stuck at ln(vocabulary): first 8 mean 3.0, last 8 mean (4 x 3.0 + 4 x 10.8) / 8 = 6.9 < 7: fine...
-    runs.check_step(11, 10.8, [3.0] * 8 + [10.8] * 3)
-    with pytest.raises(runs.Diverged, match=r"rose to 7.88 \(mean of the last 8 steps, to step 13\) from 3.00"):
-        runs.check_step(12, 10.8, [3.0] * 8 + [10.8] * 4)  # ...one step more: (3 x 3.0 + 5 x 10.8) / 8 = 7.875 > 7
+    rundir.check_step(11, 10.8, [3.0] * 8 + [10.8] * 3)
+    with pytest.raises(rundir.Diverged, match=r"rose to 7.88 \(mean of the last 8 steps, to step 13\) from 3.00"):
+        rundir.check_step(12, 10.8, [3.0] * 8 + [10.8] * 4)  # ...one step more: (3 x 3.0 + 5 x 10.8) / 8 = 7.875 > 7
     # batches of two kinds (the mcq task: statements ~8 nats, questions ~17.7) are no divergence
     mixed = [8.4, 17.7] * 8
     for k in range(1, len(mixed)):
-        runs.check_step(k, mixed[k], mixed[:k])
-    runs.check_step(1, 17.7, [8.4])  # the old single-step rule (17.7 > 2 x 8.4 + 1) stopped this run
-    with pytest.raises(runs.Diverged, match="became nan"):
-        runs.check_step(0, float("nan"), [])
+        rundir.check_step(k, mixed[k], mixed[:k])
+    rundir.check_step(1, 17.7, [8.4])  # the old single-step rule (17.7 > 2 x 8.4 + 1) stopped this run
+    with pytest.raises(rundir.Diverged, match="became nan"):
+        rundir.check_step(0, float("nan"), [])
 
 
 def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
@@ -333,11 +336,11 @@ def test_nonfinite_weights_are_never_saved(tiny_dir):  # noqa: F811
     model, _ = common.load_model(tiny_dir)
     memory.attach_memory(model, memory.MemoryConfig(slots=256, heads=1, topk=4, key_dim=16, layers=[1]))
     cfg = {"method": "smf"}
-    runs.check_weights(model, cfg, 3)
+    rundir.check_weights(model, cfg, 3)
     with torch.no_grad():
         memory.memory_layers(model)[1].values.weight[7, 0] = float("inf")
-    with pytest.raises(runs.Diverged, match="non-finite"):
-        runs.check_weights(model, cfg, 3)
+    with pytest.raises(rundir.Diverged, match="non-finite"):
+        rundir.check_weights(model, cfg, 3)
 
 
 def test_divergence_moves_the_run_aside_and_says_what_was_kept(tmp_path, tiny_dir, capsys):  # noqa: F811
@@ -375,9 +378,9 @@ def test_resume_of_a_run_made_before_a_setting_was_added(tmp_path):
     cfg = train.resolve_config(train.build_parser().parse_args([]))
     old = {k: v for k, v in json.loads(json.dumps(cfg, default=str)).items() if k not in ("scale_lr", "min_read_ratio")}
     (tmp_path / "config.json").write_text(json.dumps(old))
-    runs.check_resume_settings(tmp_path, cfg)
+    rundir.check_resume_settings(tmp_path, cfg)
     with pytest.raises(SystemExit, match=r"scale_lr \(0.0 -> 0.01\)"):
-        runs.check_resume_settings(tmp_path, dict(cfg, scale_lr=0.01))
+        rundir.check_resume_settings(tmp_path, dict(cfg, scale_lr=0.01))
 
 
 def test_mcq_views_is_an_mcq_setting_and_old_mcq_runs_trained_question_and_statement(tmp_path):
@@ -389,17 +392,17 @@ def test_mcq_views_is_an_mcq_setting_and_old_mcq_runs_trained_question_and_state
     assert "mcq_views" not in fict
     (tmp_path / "config.json").write_text(json.dumps(dict(json.loads(json.dumps(fict, default=str)),
                                                           mcq_views="question,statement,shuffled,bare")))
-    runs.check_resume_settings(tmp_path, fict)  # a stray value on a fictional run changes nothing
+    rundir.check_resume_settings(tmp_path, fict)  # a stray value on a fictional run changes nothing
     mcq = train.resolve_config(p.parse_args(["--task", "mcq", "--data-dir", str(tmp_path)]))
     old = {k: v for k, v in json.loads(json.dumps(mcq, default=str)).items() if k != "mcq_views"}
     (tmp_path / "config.json").write_text(json.dumps(old))
     with pytest.raises(SystemExit, match=r"mcq_views \('question,statement' -> 'question,statement,shuffled,bare'\)"):
-        runs.check_resume_settings(tmp_path, mcq)
-    runs.check_resume_settings(tmp_path, dict(mcq, mcq_views="question,statement"))
-    group = eval._group_settings
-    assert group(eval.with_added_settings(old)) == group(eval.with_added_settings(dict(mcq, mcq_views="question,statement")))
-    assert group(eval.with_added_settings(old)) != group(eval.with_added_settings(mcq))
-    assert group(eval.with_added_settings(dict(fict, mcq_views="bare"))) == group(eval.with_added_settings(fict))
+        rundir.check_resume_settings(tmp_path, mcq)
+    rundir.check_resume_settings(tmp_path, dict(mcq, mcq_views="question,statement"))
+    group = compare._group_settings
+    assert group(settings.with_added_settings(old)) == group(settings.with_added_settings(dict(mcq, mcq_views="question,statement")))
+    assert group(settings.with_added_settings(old)) != group(settings.with_added_settings(mcq))
+    assert group(settings.with_added_settings(dict(fict, mcq_views="bare"))) == group(settings.with_added_settings(fict))
 
 
 def interrupt_at(monkeypatch, step: int) -> None:
@@ -513,7 +516,7 @@ def test_eval_bad_input_is_one_sentence_before_any_work(tmp_path, tiny_dir, caps
     make_files(tmp_path)
     (tmp_path / "dir.png").mkdir()
     monkeypatch.setattr(common, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
-    monkeypatch.setattr(eval, "compare", lambda *a, **k: pytest.fail("the comparison ran"))
+    monkeypatch.setattr(compare, "compare", lambda *a, **k: pytest.fail("the comparison ran"))
     argv = [f.replace("{tmp}", str(tmp_path)).replace("TINY", tiny_dir) for f in flags]
     before = tree(tmp_path)
     with pytest.raises(SystemExit) as info:
@@ -547,7 +550,7 @@ def test_compare_skips_malformed_and_inconsistent_results_and_counts_a_run_once(
             r = content
         (tmp_path / name / "results.json").write_text(json.dumps(r))
     dirs = [tmp_path / n for n in ("good", "good", "good", "good2", *bad)]
-    rep, groups = eval.compare_report(dirs)
+    rep, groups = compare.compare_report(dirs)
     out = capsys.readouterr().out
     for name in bad:
         assert f"skipping {tmp_path / name}:" in out, name
@@ -612,7 +615,7 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
     f.write_bytes('\ufeff{"text": "first"}\n{"text": "second"}\n'.encode("utf-8"))
     assert [r["text"] for r in tasks.read_jsonl(f, ("text",), tasks.TEXT_TYPES)] == ["first", "second"]
     cfg = train.resolve_config(train.build_parser().parse_args(["--background", str(f)]))
-    assert runs.background_docs(cfg) == ["first", "second"]
+    assert data.background_docs(cfg) == ["first", "second"]
 
 
 def test_resuming_an_interrupted_overwrite_says_it_replaces_the_finished_run(tmp_path, tiny_dir, monkeypatch, capsys):  # noqa: F811

@@ -7,8 +7,9 @@ import re
 import numpy as np
 import pytest
 
+import compare
+import data
 import eval
-import runs
 import stats
 import tasks
 import train
@@ -46,7 +47,7 @@ def test_stages_are_disjoint_and_fixed_by_seed_split_n_and_k():
 
 def test_stage_examples_are_the_stages_training_texts():
     cfg = dict(train.PRESETS["tiny"], n_countries=4, sequence=2, method="smf")
-    ex = runs.stage_examples(cfg)
+    ex = data.stage_examples(cfg)
     texts = [s["train"] for s in tasks.fictional_stages(4, 2, cfg["seed"], cfg["split"])]
     assert [[p + c for p, c in e] for e in ex] == texts
 
@@ -73,7 +74,7 @@ def test_replay_draws_the_share_from_earlier_stages_only_seeded_and_keeps_step_s
 
 def test_mix_replay_replaces_the_last_examples_of_each_step():
     cfg = dict(train.PRESETS["tiny"], batch_size=3, grad_accum=1, replay=0.34)
-    out = train.mix_replay([[[0, 1, 2]], [[3, 4, 5]]], 6, 5, cfg, random.Random(0))
+    out = data.mix_replay([[[0, 1, 2]], [[3, 4, 5]]], 6, 5, cfg, random.Random(0))
     assert [s[0][:2] for s in out] == [[0, 1], [3, 4]] and all(6 <= s[0][2] < 11 for s in out)
 
 
@@ -196,7 +197,7 @@ def test_compare_on_streams_prints_the_matrix_and_summaries_and_draws_retention(
     fake_stream(tmp_path / "r" / "smf-s1", "smf", 1, ITEMS_B)
     fake_stream(tmp_path / "r" / "full-s0", "full", 0, ITEMS_B)
     runs_ = sorted(str(p) for p in (tmp_path / "r").iterdir())
-    report = eval.compare(runs_, str(tmp_path / "cmp.png"), out_json=str(tmp_path / "sum.json"), boot="seeds-items")
+    report = compare.compare(runs_, str(tmp_path / "cmp.png"), out_json=str(tmp_path / "sum.json"), boot="seeds-items")
     out = capsys.readouterr().out
     assert (tmp_path / "cmp-stream.png").stat().st_size > 10_000 and not (tmp_path / "cmp.png").exists()
     assert json.loads((tmp_path / "sum.json").read_text())["kind"] == "stream" and (tmp_path / "sum.md").exists()
@@ -222,7 +223,7 @@ def test_compare_refuses_mixed_streams_and_single_runs_and_skips_edited_streams(
     r = json.loads((tmp_path / "b" / "results.json").read_text())
     r["R"][2][0] = 0.99  # no longer what its items give
     (tmp_path / "b" / "results.json").write_text(json.dumps(r))
-    eval.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "c.png"))
+    compare.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "c.png"))
     assert "skipping " + str(tmp_path / "b") + ": its accuracy matrix is not what its per-item outcomes give" in capsys.readouterr().out
     single = tmp_path / "single"
     single.mkdir()
@@ -231,7 +232,7 @@ def test_compare_refuses_mixed_streams_and_single_runs_and_skips_edited_streams(
     res = {"task_acc": 0.5, "world_acc": 1.0, "gk_acc": 0.5, "wiki_ppl": float(np.exp(2.0)), "items": items, "split": "test"}
     (single / "results.json").write_text(json.dumps({"protocol": "tiny", "base": res, "trained": res}))
     with pytest.raises(SystemExit, match="mix streams .* and single-task runs; compare one kind at a time"):
-        eval.compare([str(tmp_path / "a"), str(single)], str(tmp_path / "c.png"))
+        compare.compare([str(tmp_path / "a"), str(single)], str(tmp_path / "c.png"))
 
 
 def test_eval_refuses_to_reevaluate_a_stream_in_one_sentence(tmp_path):
@@ -263,7 +264,7 @@ def test_offline_model_two_stage_stream_end_to_end(tmp_path):
     assert r["forgetting"] == pytest.approx(stats.forgetting_per_stage(R))
     assert r["avg_forgetting"] == pytest.approx(stats.average_forgetting(R))
     assert r["retention_stage1"] == pytest.approx(stats.retention(R))
-    for p in eval.STREAM_PROBES:
+    for p in compare.STREAM_PROBES:
         assert r["probes"][p] == [x[p] for x in rows] and all(np.isfinite(r["probes"][p]))
     log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
     assert [x["stage"] for x in log] == [1, 1, 2, 2] and all(np.isfinite(x["loss"]) for x in log)

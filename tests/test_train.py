@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
+import checkpoints
 import common
 
-import runs
+import data
+import settings
 import smf_mini
 import train
 
@@ -56,7 +58,7 @@ def test_presets_resolve_and_flags_override():
     mcq = [train.resolve_config(p.parse_args(["--task", "mcq"] + f))
            for f in ([], ["--epochs", "3"], ["--steps", "7"], ["--method", "retrofit"], ["--preset", "paper"])]
     # the budget follows the data on tiny; --steps wins; a retrofit trains on background text; paper counts epochs already
-    assert [(c["steps"], c["epochs"]) for c in mcq] == [(None, train.MCQ_EPOCHS), (None, 3.0), (7, None), (60, None), (None, 3)]
+    assert [(c["steps"], c["epochs"]) for c in mcq] == [(None, settings.MCQ_EPOCHS), (None, 3.0), (7, None), (60, None), (None, 3)]
     assert train.resolve_config(p.parse_args(["--task", "mcq", "--mcq-views", " bare,question"]))["mcq_views"] == "question,bare"
     assert cfg["method"] == "smf" and cfg["preset"] == "tiny" and cfg["model"] == common.OFFLINE_MODEL
     assert cfg["lr"] == train.PRESETS["tiny"]["smf_lr"]
@@ -157,30 +159,30 @@ def test_invented_disease_files_are_medmcqa_rows_that_task_mcq_trains_on(tmp_pat
     spec = importlib.util.spec_from_file_location("make_mcq_task", Path(train.__file__).parent / "scripts" / "make_mcq_task.py")
     mk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mk)
-    data = tmp_path / "task"
-    assert mk.main([str(data), "--diseases", "4", "--seed", "3"]) == 0
-    tr = tasks.read_jsonl(data / "medmcqa" / "train.jsonl", tasks.MEDMCQA_FIELDS)
-    va = tasks.read_jsonl(data / "medmcqa" / "validation.jsonl", tasks.MEDMCQA_FIELDS)
+    task_dir = tmp_path / "task"
+    assert mk.main([str(task_dir), "--diseases", "4", "--seed", "3"]) == 0
+    tr = tasks.read_jsonl(task_dir / "medmcqa" / "train.jsonl", tasks.MEDMCQA_FIELDS)
+    va = tasks.read_jsonl(task_dir / "medmcqa" / "validation.jsonl", tasks.MEDMCQA_FIELDS)
     assert len(tr) == 12 and len(va) == 24  # 4 diseases x 3 facts; two held-out questions per fact
     for rows in (tr, va):  # every row's gold option is the answer its explanation states, and it appears once
         for r in rows:
             opts = tasks.medmcqa_options(r)
             assert r["exp"].rstrip(".").endswith(opts[r["cop"]]) and len(set(opts)) == 4
     assert not {r["question"] for r in tr} & {r["question"] for r in va}  # held-out phrasings only
-    pairs = runs.training_examples(dict(task="mcq", data_dir=str(data)))
+    pairs = data.training_examples(dict(task="mcq", data_dir=str(task_dir)))
     assert pairs[0] == (tasks.mcq_prompt(tr[0]["question"], tasks.medmcqa_options(tr[0])), " " + tasks.medmcqa_options(tr[0])[tr[0]["cop"]])
     assert pairs[12:] == [("", r["exp"]) for r in tr] and len(pairs) == 24
     with pytest.raises(SystemExit, match="already exists"):
-        mk.main([str(data), "--diseases", "4"])
+        mk.main([str(task_dir), "--diseases", "4"])
     with pytest.raises(SystemExit, match="--task mcq reads its rows from --data-dir"):
         run(tmp_path, *applicable([*small(tiny_dir, "smf"), "--task", "mcq"]))
     flags = small(tiny_dir, "smf", extra=["--task", "mcq"])
     flags = [f for i, f in enumerate(flags) if f != "--no-eval" and "--steps" not in flags[i - 1 : i + 1]]
-    assert run(tmp_path, *flags, "--data-dir", str(data), "--eval-limit", "3") == 0
+    assert run(tmp_path, *flags, "--data-dir", str(task_dir), "--eval-limit", "3") == 0
     # no --steps: the budget is MCQ_EPOCHS epochs over the default views' 48 examples (4 per fact) in batches of 36
     config = json.loads((tmp_path / "tiny-smf" / "config.json").read_text())
-    assert config["mcq_views"] == "question,statement,shuffled,bare" and len(runs.training_examples(config)) == 48
-    assert config["steps"] is None and config["resolved_steps"] == math.ceil(train.MCQ_EPOCHS * 48 / 36) == 3
+    assert config["mcq_views"] == "question,statement,shuffled,bare" and len(data.training_examples(config)) == 48
+    assert config["steps"] is None and config["resolved_steps"] == math.ceil(settings.MCQ_EPOCHS * 48 / 36) == 3
     res = json.loads((tmp_path / "tiny-smf" / "results.json").read_text())
     assert res["protocol"] == "tiny" and res["trained"]["n"]["task"] == 3 and "medmcqa/" in res["trained"]["data"]
     # results.json carries SMF's record of its memory rows (rows.json), also when eval.py rewrites it
@@ -360,10 +362,10 @@ def test_background_file_skips_blank_rows(tmp_path):
     f = tmp_path / "bg.jsonl"
     f.write_text('{"text": ""}\n{"text": " A real line.\\n"}\n{"text": "   "}\n{"text": "Another."}\n')
     cfg = dict(train.PRESETS["tiny"], background=str(f), background_docs=10)
-    assert runs.background_docs(cfg) == [" A real line.\n", "Another."]
+    assert data.background_docs(cfg) == [" A real line.\n", "Another."]
     f.write_text('{"text": ""}\n')
     with pytest.raises(SystemExit, match="no non-empty 'text' rows"):
-        runs.background_docs(cfg)
+        data.background_docs(cfg)
 
 
 @pytest.mark.parametrize("name", ["../victim", "a/b", "trail/", ".", "..", ".hidden"])
@@ -401,8 +403,8 @@ def test_background_statistics_are_cached(tmp_path, tiny_dir, monkeypatch):
     for name in ("one", "two"):
         assert run(tmp_path, *small(tiny_dir, "smf", steps=1), "--name", name) == 0
     assert len(calls) == 1 and len(list((tmp_path / "cache" / "background").iterdir())) == 1
-    a = smf_mini.BackgroundStats.load(str(tmp_path / "one" / "background.safetensors"))
-    b = smf_mini.BackgroundStats.load(str(tmp_path / "two" / "background.safetensors"))
+    a = checkpoints.load_background(str(tmp_path / "one" / "background.safetensors"))
+    b = checkpoints.load_background(str(tmp_path / "two" / "background.safetensors"))
     assert all(torch.equal(a.df[i], b.df[i]) for i in a.df)
 
 

@@ -8,6 +8,7 @@ from graded_refs import brute_force_lookup, random_memory, sort_by_score
 @pytest.mark.parametrize("seed,kw", [(101, {"K": 4, "topk": 4, "heads": 1}), (102, {"K": 16, "topk": 1, "heads": 3}),
                                      (103, {"K": 32, "topk": 8, "heads": 2, "key_dim": 16}), (104, {})])
 def test_hidden_part1_other_sizes(seed, kw):
+    """The exact top-k for other memory sizes (k = K, one head, many tokens)."""
     mem = random_memory(seed, d=24, **kw)
     x = mem.normalize(torch.randn(33, 24))
     with torch.no_grad():
@@ -19,6 +20,9 @@ def test_hidden_part1_other_sizes(seed, kw):
 
 
 def test_hidden_part1_forward_reads_the_rows_the_lookup_names():
+
+
+    """The layer's forward reads the rows the lookup names."""
     mem = random_memory(105, d=16, K=8, heads=2, topk=3)
     with torch.no_grad():
         mem.values.weight.normal_()

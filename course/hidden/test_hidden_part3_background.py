@@ -8,6 +8,7 @@ from test_part3_background import ByteTokenizer, reference_parts  # noqa: F401  
 
 
 def test_hidden_part3_batch_size_does_not_matter(reference_parts):  # noqa: F811
+    """Df and totals do not depend on the batch size; truncation at max_length."""
     model = tiny_model_with_memory(seed=7)
     docs = ["a", "a much longer document that is cut at the limit", "b c", "dose of a protein", "x"]
     one = smf_mini.collect_background(model, ByteTokenizer(), docs, max_length=12, batch_size=1, progress=False)
@@ -19,5 +20,8 @@ def test_hidden_part3_batch_size_does_not_matter(reference_parts):  # noqa: F811
 
 
 def test_hidden_part3_share_of_an_all_zero_layer_is_uniform():
+
+
+    """The share of a layer no document read is uniform and sums to 1."""
     q = smf_mini.background_share(bg(np.zeros(7), np.zeros(7), 3), 0)
     assert np.allclose(q.numpy(), share_np(np.zeros(7))) and abs(float(q.sum()) - 1) < 1e-12

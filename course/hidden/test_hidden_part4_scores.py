@@ -5,10 +5,21 @@ import numpy as np
 import torch
 
 import smf_mini
-from graded_refs import bg, scores_np
+import pytest
+
+from graded_refs import bg, reference_share, scores_np
+
+
+@pytest.fixture(autouse=True)
+def reference_share_fn(monkeypatch):
+    """Part 3's background share replaced by the reference, so part 4 is graded on its own."""
+    monkeypatch.setattr(smf_mini, "background_share", reference_share)
 
 
 def test_hidden_part4_tfidf_smoothing_by_hand():
+
+
+    """TF-IDF's +1 smoothing on a small case worked by hand."""
     c = np.array([2.0, 2.0, 0.0, 4.0])
     df = np.array([0.0, 1.0, 0.0, 1.0])
     got = smf_mini.score_rows(torch.tensor(c), "tfidf", bg(df, df, 1), 0).numpy()
@@ -17,6 +28,9 @@ def test_hidden_part4_tfidf_smoothing_by_hand():
 
 
 def test_hidden_part4_kl_is_negative_for_under_read_rows_and_above_unread():
+
+
+    """KL is negative for under-read rows, -inf for unread ones."""
     c = np.array([1.0, 0.0, 9.0, 1.0])
     total = np.array([50.0, 0.0, 1.0, 0.0])
     got = smf_mini.score_rows(torch.tensor(c), "kl", bg(total, total, 4), 0).numpy()
@@ -25,6 +39,9 @@ def test_hidden_part4_kl_is_negative_for_under_read_rows_and_above_unread():
 
 
 def test_hidden_part4_every_row_read():
+
+
+    """TF-IDF when every row was read."""
     rng = np.random.default_rng(4)
     c = rng.integers(1, 9, 30).astype(float)
     df = rng.integers(0, 10, 30).astype(float)

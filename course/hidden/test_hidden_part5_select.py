@@ -6,6 +6,9 @@ import smf_mini
 
 
 def test_hidden_part5_edges(monkeypatch):
+
+
+    """T = 1, t above the number of rows, nothing read."""
     score = torch.tensor([0.3, -np.inf, 0.9, 0.1, -np.inf], dtype=torch.float64)
     monkeypatch.setattr(smf_mini, "score_rows", lambda counts, *a, **k: score)
     assert smf_mini.select_rows(torch.ones(5), 1, "tf").tolist() == [2]
@@ -15,6 +18,9 @@ def test_hidden_part5_edges(monkeypatch):
 
 
 def test_hidden_part5_random_rows_and_many_draws(monkeypatch):
+
+
+    """Many random score tables and values of t."""
     rng = np.random.default_rng(55)
     for _ in range(20):
         n = int(rng.integers(1, 200))

@@ -7,6 +7,9 @@ from graded_refs import capped_np, tiny_model_with_memory
 
 
 def test_hidden_part6_one_huge_row_does_not_shrink_the_others():
+
+
+    """One very long row does not shrink the others."""
     upd = smf_mini.SparseValueUpdate.__new__(smf_mini.SparseValueUpdate)
     upd.row_step_cap = 1.0
     delta = torch.tensor([[100.0, 0.0], [0.3, 0.4], [0.0, -0.5]])
@@ -15,6 +18,9 @@ def test_hidden_part6_one_huge_row_does_not_shrink_the_others():
 
 
 def test_hidden_part6_uses_the_scheduled_lr():
+
+
+    """The step uses the learning rate the schedule set (param_groups)."""
     model = tiny_model_with_memory(layers=(0,), seed=3)
     upd = smf_mini.SparseValueUpdate(model, t=4, rule="tf", optimizer="sgd", lr=1.0, row_step_cap=0.0)
     upd.param_groups[0]["lr"] = 0.25  # what the training loop's schedule does
@@ -29,6 +35,9 @@ def test_hidden_part6_uses_the_scheduled_lr():
 
 
 def test_hidden_part6_capped_matches_reference_on_random_rows():
+
+
+    """The cap on random rows of very different lengths."""
     rng = np.random.default_rng(66)
     upd = smf_mini.SparseValueUpdate.__new__(smf_mini.SparseValueUpdate)
     for _ in range(5):

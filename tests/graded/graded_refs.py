@@ -108,6 +108,16 @@ def capped_np(delta: np.ndarray, cap: float) -> np.ndarray:
     return out
 
 
+def reference_capped(self, delta: torch.Tensor) -> torch.Tensor:
+    """SparseValueUpdate._capped by the loop above (part 6), for the tests of the parts that use it."""
+    return torch.as_tensor(capped_np(delta.double().cpu().numpy(), self.row_step_cap), dtype=delta.dtype)
+
+
+def reference_share(background, layer: int) -> torch.Tensor:
+    """smf_mini.background_share by the formula (part 3), for the tests of the parts that use it."""
+    return torch.tensor(share_np(background.total[layer].double().cpu().numpy()))
+
+
 class LoopAdamW:
     """Row-wise AdamW, one row at a time in float64: a row's moments and step count change
     only on the steps that select it; decoupled weight decay on selected rows only."""

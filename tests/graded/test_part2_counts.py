@@ -34,4 +34,16 @@ def test_part2_per_row_counts_and_no_mask(seed):
     assert got.shape == (idx.shape[0], S), f"shape {tuple(got.shape)}; expected (batch, slots)"
     assert got.dtype == torch.float32, f"dtype {got.dtype}; counts are float32 (the docstring)"
     assert torch.equal(got, loop_counts(idx, mask, S, per_row=True)), "per-row counts differ from the loop"
-    assert torch.equal(memory.count_reads(FakeMemory(idx, S), None), loop_counts(idx, None, S)), "with no mask every token counts"
+    for per_row in (False, True):
+        got = memory.count_reads(FakeMemory(idx, S), None, per_row=per_row)
+        assert got.dtype == torch.float32, f"dtype {got.dtype} with no mask; counts are float32 with or without a mask (the docstring)"
+        assert torch.equal(got, loop_counts(idx, None, S, per_row=per_row)), "with no mask every token counts"
+
+
+def test_part2_mask_of_the_wrong_shape_is_a_value_error():
+    """The docstring: a token_mask whose shape is not (B, T) raises ValueError."""
+    idx = torch.randint(0, 9, (3, 4, 2), generator=torch.Generator().manual_seed(2))
+    with pytest.raises(ValueError):
+        memory.count_reads(FakeMemory(idx, 9), torch.ones(3, 5))
+    with pytest.raises(ValueError):
+        memory.count_reads(FakeMemory(idx, 9), torch.ones(4, 3), per_row=True)

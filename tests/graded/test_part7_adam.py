@@ -6,7 +6,13 @@ import pytest
 import torch
 
 import smf_mini
-from graded_refs import LoopAdamW, tiny_model_with_memory
+from graded_refs import LoopAdamW, reference_capped, tiny_model_with_memory
+
+
+@pytest.fixture(autouse=True)
+def reference_cap(monkeypatch):
+    """Part 6's cap replaced by the reference, so part 7 is graded on its own."""
+    monkeypatch.setattr(smf_mini.SparseValueUpdate, "_capped", reference_capped)
 
 
 def _run(seed, wd, cap, steps=5):

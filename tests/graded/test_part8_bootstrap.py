@@ -54,3 +54,31 @@ def test_part8_the_interval_is_percentiles_of_the_replicates():
     # so both percentiles are 1; a normal approximation (mean +- 1.96 sd) would not be.
     x = np.array([0.0] * 95 + [1.0] * 5)
     assert bootstrap([x], lambda g: g[0].max(), reps=2000, seed=1) == (1.0, 1.0)
+
+
+def _draws(groups, paired, reps, seed=2):
+    seen = []
+    bootstrap(groups, lambda g: seen.append([v.copy() for v in g]) or 0.0, reps=reps, paired=paired, seed=seed)
+    return seen
+
+
+def test_part8_paired_draws_n_items_from_all_n():
+    """Each replicate draws len(g) items, with replacement, from all len(g) items (the last
+    one included), each equally likely; paired draws use the same indices in every group."""
+    n = 7
+    x = np.arange(n, dtype=float)
+    seen = _draws([x, x + 100], True, 3000)
+    assert all(len(a) == n and len(b) == n for a, b in seen), "a replicate must hold len(g) items, not fewer or more"
+    assert all(np.array_equal(a + 100, b) for a, b in seen), "paired: the same items in every group"
+    counts = np.bincount(np.concatenate([a for a, _ in seen]).astype(int), minlength=n)
+    assert counts.min() > 0, "some item is never drawn (the upper end of the draw is exclusive: integers(0, n) gives 0..n-1)"
+    assert np.all(np.abs(counts / counts.sum() - 1 / n) < 0.02), "items are not drawn equally often"
+
+
+def test_part8_unpaired_draws_n_items_from_all_n():
+    """Unpaired: each group is redrawn on its own, len(g) items from all of its len(g)."""
+    seen = _draws([np.arange(5.0), np.arange(9.0)], False, 2000)
+    assert all([len(v) for v in s] == [5, 9] for s in seen), "unpaired: each group keeps its own length"
+    for j, n_j in enumerate((5, 9)):
+        counts = np.bincount(np.concatenate([s[j] for s in seen]).astype(int), minlength=n_j)
+        assert counts.min() > 0, "unpaired: some item of a group is never drawn (integers(0, n) gives 0..n-1)"
