@@ -32,7 +32,10 @@ from rich.console import Console
 from rich.table import Table
 
 import common
+import lmeval
 import memory
+import plots
+import progress
 import tasks
 from scoring import choice_accuracy, greedy_generate, letter_accuracy, perplexity, rolling_loglik, shared_prompt_logprobs
 from stats import (at_level, average_accuracy, average_forgetting, backward_transfer, bootstrap, bootstrap_columns,
@@ -173,17 +176,28 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
         # the training phrasing once per fact (the held-out items come four per fact)
         seen_items = [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(tasks.RELATIONS["capital"][2])]]
         source = f"fictional facts ({split}, made at run time)"
-    held = choice_accuracy(model, tok, items)
-    seen = choice_accuracy(model, tok, seen_items)
-    world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
-    gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
-    ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    with progress.phase("task (held-out phrasings)"):
+        held = choice_accuracy(model, tok, items)
+    with progress.phase("task (training phrasing)"):
+        seen = choice_accuracy(model, tok, seen_items)
+    world, gk, ppl = probe_suite(model, tok, split, limit)
     return {"task_acc": held["acc"], "task_seen_acc": seen["acc"], "task_nll": held["gold_nll"],
             "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"], "split": split,
             "n": {"task": held["n"], "world": world["n"], "gk": gk["n"], "wiki_docs": len(ppl["per_text"]), "wiki_tokens": ppl["tokens"]},
             "items": {"task": held["correct"], "task_seen": seen["correct"], "world": world["correct"], "gk": gk["correct"],
                       "wiki": ppl["per_text"]},
             "data": f"{source}; probes/ (WikiText, world facts, general knowledge; {split} half)"}
+
+
+def probe_suite(model, tok, split: str, limit: int | None = None) -> tuple[dict, dict, dict]:
+    """The three forgetting probes (world facts, general knowledge, WikiText), each a timed phase."""
+    with progress.phase("world facts"):
+        world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
+    with progress.phase("general knowledge"):
+        gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
+    with progress.phase("WikiText"):
+        ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    return world, gk, ppl
 
 
 def protocol_limit(protocol: str, limit: int | None) -> int | None:
@@ -201,22 +215,34 @@ def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = Non
     out: dict = {"n": {}}
     dd = cfg.get("data_dir")
     if "medmcqa" in which:
-        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_eval_rows(dd, protocol, limit))
+        with progress.phase("MedMCQA"):
+            r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_eval_rows(dd, protocol, limit))
         out["medmcqa_acc"], out["n"]["medmcqa"] = r["medmcqa_acc"], r["n"]
     if "wikitext" in which:
-        if paper:
-            r = wikitext_paper(model, tok, tasks.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
-            out["n"]["wikitext_tokens"] = r["tokens"]
-        else:
-            r = wikitext_harness(model, tok, tasks.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
-            out["n"]["wikitext_docs"] = r["n"]
-        out.update({k: v for k, v in r.items() if k.startswith("wikitext_")})
-        out["wikitext_window"] = r["window"]
+        with progress.phase("WikiText"):
+            w = _protocol_wikitext(model, tok, cfg, protocol, limit)
+        out["n"].update(w.pop("n"))
+        out.update(w)
     if "triviaqa" in which:
         key = "triviaqa_acc" if paper else "triviaqa_em"
-        r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, tasks.trivia_rows(dd)[:limit])
+        with progress.phase("TriviaQA"):
+            r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, tasks.trivia_rows(dd)[:limit])
         out[key], out["n"]["triviaqa"] = r[key], r["n"]
     out["data"] = dd or "hub"
+    return out
+
+
+def _protocol_wikitext(model, tok, cfg: dict, protocol: str, limit: int | None) -> dict:
+    """protocol_suite's WikiText part: its numbers, its count under "n" and its window."""
+    dd, out = cfg.get("data_dir"), {"n": {}}
+    if protocol == "paper":
+        r = wikitext_paper(model, tok, tasks.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
+        out["n"]["wikitext_tokens"] = r["tokens"]
+    else:
+        r = wikitext_harness(model, tok, tasks.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
+        out["n"]["wikitext_docs"] = r["n"]
+    out.update({k: v for k, v in r.items() if k.startswith("wikitext_")})
+    out["wikitext_window"] = r["window"]
     return out
 
 
@@ -281,8 +307,10 @@ def base_results(cfg: dict, protocol: str, device, limit=None, which=None) -> di
 def evaluate_run(model, tok, cfg: dict, device, protocol: str | None = None, limit=None, which=None) -> dict:
     protocol = protocol or default_protocol(cfg)
     limit = limit if limit is not None else cfg.get("eval_limit")
-    base = base_results(cfg, protocol, device, limit, which)
-    trained = run_suite(model, tok, cfg, protocol, limit, which)
+    with progress.phase("evaluate base model"):
+        base = base_results(cfg, protocol, device, limit, which)
+    with progress.phase("evaluate trained model"):
+        trained = run_suite(model, tok, cfg, protocol, limit, which)
     return {"protocol": protocol, "limit": limit, "data": trained.get("data"), "method": cfg.get("method"),
             "model": cfg.get("model"), "base": base, "trained": trained}
 
@@ -304,10 +332,11 @@ def stream_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     model.eval()
     t0, split = time.time(), cfg.get("split", "test")
     stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg.get("seed", 0), split)
-    task = [choice_accuracy(model, tok, s["eval"][:limit]) for s in stages]
-    world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
-    gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
-    ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    task = []
+    for i, s in enumerate(stages):
+        with progress.phase(f"stage {i + 1}'s task"):
+            task.append(choice_accuracy(model, tok, s["eval"][:limit]))
+    world, gk, ppl = probe_suite(model, tok, split, limit)
     model.train(was)
     return {"task_acc": [t["acc"] for t in task], "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"],
             "split": split, "n": {"task": [t["n"] for t in task], "world": world["n"], "gk": gk["n"],
@@ -1143,7 +1172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="*", help="run folder(s) under runs/ (several with --compare)")
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
-    p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
+    p.add_argument("--plot", nargs="?", const="", metavar="PNG", help="with --compare: where its PNG goes (default: "
+                   "runs/compare.png); with one RUN: draw the run (loss, SMF's memory rows, a stream's stages) into RUN/run.png "
+                   "or PNG (plots.py)")
     p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies (0 to 1) at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
     p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
     p.add_argument("--bootstrap", choices=BOOTSTRAPS, default="items",
@@ -1159,6 +1190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ask", action="append", metavar="QUESTION", help="ask the run's base and trained models QUESTION (repeatable; "
                    "options may follow, separated by '|': \"Q? | A | B | C | D\"); prints both greedy answers side by side, "
                    "in the run's prompt layout, and writes nothing")
+    p.add_argument("--lm-eval", metavar="TASK[,TASK...]", help="run lm-evaluation-harness tasks (named as the harness names them) "
+                   "on the run's base and trained models; prints both and the change with the harness's standard errors, and "
+                   "writes RUN/lm-eval-<tasks>.json (optional package: pip install -r requirements-lmeval.txt; lmeval.py)")
+    p.add_argument("--lm-eval-include", metavar="DIR", help="with --lm-eval: a folder of your own task YAML files (the harness's include path)")
     p.add_argument("--complete", action="store_true", help="with --ask: give each text as it is, a sentence to complete "
                    "(\"The capital of France is\"), not in the Question/Answer layout")
     return p
@@ -1178,8 +1213,9 @@ def check_args(a) -> tuple | None:
         raise SystemExit("error: --limit must be at least 1.")
     if a.window < 2:
         raise SystemExit("error: --window must be at least 2 tokens.")
-    if a.compare and not a.plot.endswith(".png"):
+    if a.plot and not a.plot.endswith(".png"):
         raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
+    check_run_only_flags(a)
     if a.ask is not None and (a.compare or a.model or len(a.run) != 1):
         raise SystemExit('error: --ask takes exactly one run folder, as in: python eval.py runs/tiny-smf --ask "QUESTION".')
     if a.complete and a.ask is None:
@@ -1189,6 +1225,31 @@ def check_args(a) -> tuple | None:
     if not a.compare and not a.model and len(a.run) != 1:
         raise SystemExit("error: give one run folder (or --compare with several, or --model ID).")
     return which
+
+
+def check_run_only_flags(a) -> None:
+    """--lm-eval and a run's --plot take exactly one run folder and no other mode."""
+    if a.lm_eval_include is not None and a.lm_eval is None:
+        raise SystemExit("error: --lm-eval-include goes with --lm-eval, as in: python eval.py runs/tiny-smf --lm-eval my_task --lm-eval-include tasks/.")
+    if a.lm_eval is not None:
+        if a.compare or a.model or a.ask is not None or len(a.run) != 1 or a.protocol or a.tasks or a.plot is not None:
+            raise SystemExit("error: --lm-eval takes exactly one run folder and no other mode, as in: python eval.py runs/tiny-smf --lm-eval hellaswag --limit 100.")
+        lmeval.parse_tasks(a.lm_eval)
+    if a.plot is not None and not a.compare and (a.model or a.ask is not None or len(a.run) != 1):
+        raise SystemExit("error: --plot draws one run (python eval.py runs/tiny-smf --plot) or, with --compare, several.")
+
+
+def lm_eval_run(a, device) -> None:
+    """RUN --lm-eval TASKS: the harness's tasks on the run's base and trained models (lmeval.py)."""
+    names = lmeval.parse_tasks(a.lm_eval)
+    tm = lmeval.check_tasks(names, a.lm_eval_include)  # every name known before a model loads
+    out = Path(a.run[0]) / lmeval.out_name(names, a.limit)
+    model, tok, cfg = load_run(a.run[0], device)
+    common.check_output_file(str(out), "the run folder's lm-eval file")
+    base, _ = common.load_model(cfg["model"], device=device)
+    lmeval.compare_models(base, model, tok, names, tm, out, a.limit,
+                          meta={"run": str(a.run[0]), "method": cfg.get("method"), "model": cfg.get("model")})
+    print(f"written to {out}")
 
 
 def evaluate_base_model(a, which, device) -> None:
@@ -1240,12 +1301,18 @@ def main(argv=None) -> int:
     which = check_args(a)
     if a.compare:
         levels = common.check_levels(a.levels)
-        common.check_output_file(a.plot, "--plot")
+        common.check_output_file(a.plot or "runs/compare.png", "--plot")
         if a.summary:
             common.check_output_file(a.summary, "--summary")
-        compare(a.run, a.plot, levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
+        compare(a.run, a.plot or "runs/compare.png", levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
+        return 0
+    if a.plot is not None:  # one run as a picture (plots.py); the numbers are its log and results
+        print(f"plot written to {plots.plot_run(a.run[0], a.plot or None)}")
         return 0
     device = common.pick_device(a.device)
+    if a.lm_eval is not None:
+        lm_eval_run(a, device)
+        return 0
     if a.model:
         common.model_config(a.model)  # a missing folder or an unreadable config: one sentence, before loading
         common.check_output_file(a.out or f"runs/eval-{Path(a.model).name}-{a.protocol or 'tiny'}.json", "--out")

@@ -38,6 +38,8 @@ import common
 import distributed
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import memory
+import plots
+import progress as progress_  # phases and bars (the name `progress` is train()'s flag for bars)
 import runs
 import smf_mini
 import tasks
@@ -364,7 +366,8 @@ def setup_method(model, tok, cfg: dict, device, progress: bool = True, group=Non
             memory.attach_memory(model, runs.memory_config(cfg), seed=cfg["seed"])
         bg = None
         if cfg["rule"] in ("tfidf", "kl"):
-            bg = runs.cached_background(model, tok, cfg, progress, group)
+            with progress_.phase("background pass"):
+                bg = runs.cached_background(model, tok, cfg, progress, group)
         extras["background"] = bg
         opt = smf_mini.SparseValueUpdate(model, cfg["top_t"], cfg["rule"], cfg["smf_optimizer"], cfg["lr"], bg, seed=cfg["seed"],
                                   row_step_cap=cfg.get("row_step_cap", 0.0), min_read_ratio=cfg.get("min_read_ratio", 0.0),
@@ -652,7 +655,8 @@ def train_stream(cfg: dict, work: Path, device, progress: bool = True):
     model.config.use_cache = False
     rows = read_stream_rows(work)
     if not rows:  # the base model, before any memory or adapter is attached
-        add_stream_row(work, rows, eval.stream_base(model, tok, cfg, cfg["eval_limit"]), 0, 0)
+        with progress_.phase("evaluate the base model"):
+            add_stream_row(work, rows, eval.stream_base(model, tok, cfg, cfg["eval_limit"]), 0, 0)
     model, opt, extras = setup_method(model, tok, cfg, device, progress)
     stages = runs.stage_examples(cfg)
     for ex in stages:
@@ -668,8 +672,18 @@ def train_stream(cfg: dict, work: Path, device, progress: bool = True):
             state = {"step": max(start, s * steps), "stage": s, "first": s * steps, "steps": steps, "log": log}
             train_stage(model, opt, tok, stage_data(cfg, stages, s, steps), cfg, device, work, state, progress)
         if len(rows) < s + 2:
-            add_stream_row(work, rows, eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, (s + 1) * steps)
+            with progress_.phase(f"evaluate after stage {s + 1}"):
+                add_stream_row(work, rows, eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, (s + 1) * steps)
     return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
+
+
+def draw_run(work: Path, name: str):
+    """The run as a picture (plots.py) in work/run.png; a failure to draw costs the picture, never the run."""
+    try:
+        return plots.plot_run(work, work / "run.png", name=name)
+    except (Exception, SystemExit) as e:  # noqa: BLE001 (any drawing fault: the run is kept and saved all the same)
+        print(f"warning: the run's picture was not drawn ({e}); draw it later with python eval.py RUN --plot.", file=sys.stderr)
+        return None
 
 
 def main(argv=None) -> int:
@@ -738,13 +752,15 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device, group=None) -> int:
         runs.remove_temporaries(work)
     work.mkdir(parents=True, exist_ok=True)
     common.write_json(work / "config.json", cfg)
+    progress_.log_to(work / "phases.log")  # one line per phase (background pass, training, each evaluation) with its time
     eval.print_config(cfg, name)
     if group is not None:  # the other processes train in the same folder (and write nothing)
         group.announced = group.broadcast(str(work)) is not None
     started = time.time()
     try:
-        model, tok, log, rows_changed = (train_stream(cfg, work, device) if cfg.get("sequence")
-                                         else train(cfg, work, device, group=group))
+        with progress_.phase("training"):
+            model, tok, log, rows_changed = (train_stream(cfg, work, device) if cfg.get("sequence")
+                                             else train(cfg, work, device, group=group))
     except runs.Diverged as e:
         dest = runs.park_diverged(work)
         if group is not None:
@@ -784,9 +800,17 @@ def run(cfg: dict, args, name: str, runs_dir: Path, device, group=None) -> int:
         else:
             eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
     (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
-    runs.finish(work, run_dir)
-    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\"")
+    finish_run(work, run_dir, name, started)
     return 0
+
+
+def finish_run(work: Path, run_dir: Path, name: str, started: float) -> None:
+    """The picture, then the folder moved into place; the last line says where both are."""
+    picture = draw_run(work, name)
+    progress_.log_to(None)
+    runs.finish(work, run_dir)
+    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\""
+          + (f"; see it: {run_dir / picture.name}" if picture else ""))
 
 
 if __name__ == "__main__":

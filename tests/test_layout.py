@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # lower layers never import higher ones: train -> runs -> eval/distributed -> smf_mini -> memory/scoring -> tasks/common/stats
-LAYER = {"common": 0, "tasks": 0, "stats": 0, "memory": 1, "scoring": 1, "smf_mini": 2, "eval": 3, "distributed": 3, "runs": 4, "train": 5}
+LAYER = {"common": 0, "tasks": 0, "stats": 0, "progress": 0, "memory": 1, "scoring": 1, "plots": 1, "lmeval": 1, "smf_mini": 2, "eval": 3, "distributed": 3, "runs": 4, "train": 5}
 
 
 def local_imports(module: str) -> list[tuple[str, ast.AST]]:
