@@ -46,7 +46,6 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
     pad = prefix_and_pad(tok)[1]
     bar = progress.bar(-(-len(pairs) // batch_size))
     for s in range(0, len(pairs), batch_size):
-        bar.update()
         chunk = pairs[s : s + batch_size]
         seqs, spans = [], []
         for ctx, cont in chunk:
@@ -63,6 +62,7 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
         if mean:
             tot = tot / torch.tensor([b - a for a, b in spans], dtype=torch.float64)
         out += tot.tolist()
+        bar.update()
     bar.close()
     return out
 
@@ -72,49 +72,8 @@ def _cache_kwarg(body) -> str:
     return "cache" if "cache" in inspect.signature(type(body).forward).parameters else "past_key_values"
 
 
-# A matrix product of 1 to 3 rows takes another path through the CPU's matrix library than one of
-# 4 or more, with other rounding (float32, measured on this machine with torch 2.13); at 4 rows
-# and more every row comes out bit for bit the same whatever the number of rows. The scoring
-# below runs rows together in new ways only where both the old and the new product have 4 rows
-# or more, so no number changes (tests/test_eval.py checks both facts).
-EXACT_ROWS = 4
-
-
-def _head_logprobs(head, h: torch.Tensor, targets: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """log p(targets[r, j]) from hidden states h (R, J, d), the head run only where real[r, j]
-    (padding gets 0), unless that leaves fewer than EXACT_ROWS positions (then everywhere)."""
-    if int(real.sum()) < EXACT_ROWS:
-        return torch.log_softmax(head(h).float(), -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    out = torch.zeros(real.shape, device=h.device)  # (R, J)
-    out[real] = torch.log_softmax(head(h[real]).float(), -1).gather(-1, targets[real].unsqueeze(-1)).squeeze(-1)
-    return out
-
-
-def same_shape_batches(shapes: list, batch_size: int, n_items: int, merge: int = 8) -> list[list[int]]:
-    """Batches of item indices: the consecutive groups of `batch_size` items every scorer here
-    has always used, with the groups of the same padded shape (shapes[g], e.g. the longest
-    prompt and choice of group g) run together, up to `merge` groups at a time.
-
-    Why: each item's numbers depend on how it was padded (its group's longest prompt shifts
-    the positions; its group's longest choice sets the attention length), but not on which
-    other rows share its forward pass (rows of the same padded length come out bit for bit
-    the same in a batch of 8 or of 64). Keeping each item's padding keeps every number as it
-    was; running groups of one shape together makes fewer, larger matrix products, which two
-    CPU cores do faster (benchmarks/bench_eval.py measures it)."""
-    by_shape: dict = {}
-    for g, shape in enumerate(shapes):
-        rows = min((g + 1) * batch_size, n_items) - g * batch_size
-        by_shape.setdefault(shape if rows >= EXACT_ROWS else ("alone", g), []).append(g)  # a group of 1-3 rows stays alone
-    out = []
-    for groups in by_shape.values():
-        for k in range(0, len(groups), merge):
-            out.append([i for g in groups[k : k + merge] for i in range(g * batch_size, min((g + 1) * batch_size, n_items))])
-    return out
-
-
-@torch.inference_mode()
-def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[str]], batch_size: int = 8, mean: bool = False,
-                           merge: int = 8) -> list[list[float]]:
+@torch.no_grad()
+def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[str]], batch_size: int = 8, mean: bool = False) -> list[list[float]]:
     """log p(choice | prompt) for every choice of every prompt, running each prompt once.
 
     The prompts of a batch are left-padded and run with the KV cache on; the cache is then
@@ -122,53 +81,41 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
     choices of a few tokens after a 50-token prompt this is ~4x less work than scoring each
     (prompt, choice) pair separately, with the same result (a test checks it against
     `continuation_logprobs`). Left padding shifts every position of a row by the same
-    amount, which rotary position embeddings do not see. Each batch is padded as a group of
-    `batch_size` prompts; groups padded to the same shape run together (same_shape_batches),
-    and only choices of more than one token run on the cache (a one-token choice is scored
-    by the prompt's last position alone). Neither changes any number: each row is computed
-    exactly as before (tests/test_eval.py compares every bit with one-group-at-a-time scoring).
+    amount, which rotary position embeddings do not see.
     """
     dev = _device(model)
     body, head = body_and_head(model)
     pad = prefix_and_pad(tok)[1]
-    P = [encode(tok, p) for p in prompts]
-    X = [[tok(" " + c, add_special_tokens=False)["input_ids"] for c in cs] for cs in choices]
-    n = len(X[0]) if X else 0
-    if any(len(x) != n for x in X):
-        raise ValueError("shared_prompt_logprobs needs the same number of choices for every prompt.")
-    shapes = [(max(map(len, P[s : s + batch_size])), max(len(x) for xs in X[s : s + batch_size] for x in xs))
-              for s in range(0, len(P), batch_size)]
-    out: list[list[float] | None] = [None] * len(P)
-    bar = progress.bar(len(P), unit="prompt")
-    for batch in same_shape_batches(shapes, batch_size, len(P), merge):
-        ids, att = left_pad([P[i] for i in batch], pad)  # (B, Lp) each: every group in it has this longest prompt
+    out: list[list[float]] = []
+    bar = progress.bar(-(-len(prompts) // batch_size))
+    for s in range(0, len(prompts), batch_size):
+        P = [encode(tok, p) for p in prompts[s : s + batch_size]]
+        C = choices[s : s + batch_size]
+        n = len(C[0])
+        if any(len(c) != n for c in C):
+            raise ValueError("shared_prompt_logprobs needs the same number of choices for every prompt.")
+        ids, att = left_pad(P, pad)  # (B, Lp) each
         ids, att = ids.to(dev), att.to(dev)
         res = body(input_ids=ids, attention_mask=att, use_cache=True)
         first = torch.log_softmax(head(res.last_hidden_state[:, -1]).float(), -1)  # (B, V): each choice's first token
         cache = res["cache"] if "cache" in res else res["past_key_values"]  # renamed in transformers 5.x
-        Xb = [x for i in batch for x in X[i]]
-        Lx = max(map(len, Xb))
-        xids = torch.tensor([x + [pad] * (Lx - len(x)) for x in Xb], device=dev)
-        xatt = torch.tensor([[1] * len(x) + [0] * (Lx - len(x)) for x in Xb], device=dev)
+        cache.batch_repeat_interleave(n)
+        X = [tok(" " + c, add_special_tokens=False)["input_ids"] for cs in C for c in cs]
+        Lx = max(map(len, X))
+        xids = torch.tensor([x + [pad] * (Lx - len(x)) for x in X], device=dev)
+        xatt = torch.tensor([[1] * len(x) + [0] * (Lx - len(x)) for x in X], device=dev)
         lp = first.repeat_interleave(n, 0).gather(1, xids[:, :1]).squeeze(1)
-        more = [k for k, x in enumerate(Xb) if len(x) > 1]  # choices of 2+ tokens
-        if len(more) * (Lx - 1) < EXACT_ROWS:  # too few positions: all rows run, as one group always did
-            more = list(range(len(Xb))) if Lx > 1 else []
-        more = torch.tensor(more, dtype=torch.long, device=dev)
-        if more.numel():
-            # only those rows run on: a one-token choice's log-probability is already in `first`
-            cache.batch_repeat_interleave(n)
-            cache.batch_select_indices(more)
+        if Lx > 1:
             kw = {_cache_kwarg(body): cache}
-            h = body(input_ids=xids[more, :-1], attention_mask=torch.cat([att.repeat_interleave(n, 0)[more], xatt[more, :-1]], 1),
-                     use_cache=True, **kw).last_hidden_state  # (rows, Lx-1, d)
-            later = _head_logprobs(head, h, xids[more, 1:], xatt[more, 1:].bool())
-            lp[more] = lp[more] + (later * xatt[more, 1:]).sum(1)
+            h = body(input_ids=xids[:, :-1], attention_mask=torch.cat([att.repeat_interleave(n, 0), xatt[:, :-1]], 1),
+                     use_cache=True, **kw).last_hidden_state  # (B*n, Lx-1, d)
+            later = torch.log_softmax(head(h).float(), -1).gather(-1, xids[:, 1:].unsqueeze(-1)).squeeze(-1)
+            lp = lp + (later * xatt[:, 1:]).sum(1)
         if mean:
             lp = lp / xatt.sum(1)
-        for i, row in zip(batch, lp.double().cpu().view(len(batch), n).tolist()):
-            out[i] = row
-        bar.update(len(batch))
+        lp = lp.double().cpu().view(len(P), n)
+        out += lp.tolist()
+        bar.update()
     bar.close()
     return out
 
@@ -202,10 +149,10 @@ def letter_logprobs(model, tok, prompts: list[str], batch_size: int = 16, letter
     out = []
     bar = progress.bar(-(-len(prompts) // batch_size))
     for s in range(0, len(prompts), batch_size):
-        bar.update()
         ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each
         hidden = body(input_ids=ids.to(dev), attention_mask=att.to(dev), use_cache=False).last_hidden_state[:, -1]  # (B, d)
         out.append(torch.log_softmax(head(hidden).float(), -1).index_select(-1, letter_ids).cpu())  # (B, letters)
+        bar.update()
     bar.close()
     return torch.cat(out)
 
@@ -249,7 +196,6 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
     windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
     bar = progress.bar(-(-len(windows) // batch_size))
     for s in range(0, len(windows), batch_size):
-        bar.update()
         chunk = windows[s : s + batch_size]
         ids, att = right_pad([w for w, _, _ in chunk], pad)  # (B, L) each
         score = torch.zeros((len(chunk), ids.shape[1] - 1))  # 1 where a position's next token is scored
@@ -261,6 +207,7 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
         for i, (_, k, t) in enumerate(chunk):
             per_text[t][0] += float(per_row[i])
             per_text[t][1] += k
+        bar.update()
     bar.close()
     return {"loglik": sum(x[0] for x in per_text), "tokens": sum(x[1] for x in per_text), "per_text": per_text}
 
@@ -293,7 +240,6 @@ def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 32, st
     outs: list[str] = []
     bar = progress.bar(-(-len(prompts) // batch_size))
     for s in range(0, len(prompts), batch_size):
-        bar.update()
         ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each
         crit = StoppingCriteriaList([StopOnStrings(ids.shape[1])]) if stop else None
         gen = model.generate(input_ids=ids.to(dev), attention_mask=att.to(dev), max_new_tokens=max_new_tokens, do_sample=False,
@@ -301,5 +247,6 @@ def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 32, st
         for t in tok.batch_decode(gen[:, ids.shape[1] :], skip_special_tokens=True):
             cut = min([t.index(x) for x in stop if x in t], default=len(t))
             outs.append(t[:cut])
+        bar.update()
     bar.close()
     return outs
