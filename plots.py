@@ -66,9 +66,9 @@ def _rows_panel(ax, log: list[dict], kinds: tuple[str, ...], title: str) -> None
         for kind in kinds:
             pts = [(r["step"], r["rows"][str(layer)][kind]) for r in log if str(layer) in r.get("rows", {})]
             ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[kind], lw=1, color=f"C{j}",
-                    label=f"layer {layer} {kind}" if len(kinds) > 1 else f"layer {layer}")
+                    label=f"layer {layer}" if kind == kinds[-1] else None)  # one entry per layer (colour)
     ax.set(xlabel="step", ylabel="rows per step", title=title)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=4, loc="lower center")
     ax.grid(alpha=0.3)
 
 
