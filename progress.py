@@ -1,6 +1,6 @@
 """progress.py: long work shows itself as it happens.
 
-- `bar(total, desc)`: a tqdm bar in a terminal (nothing when the output is not a terminal:
+- `bar(total, desc)`, `bar_over(items, desc)`: a tqdm bar in a terminal (nothing when the output is not a terminal:
   a log file or a notebook's saved output gets no bar characters).
 - `phase(name)`: a named stretch of work (the background pass, training, each evaluation
   suite...). When it ends, one line `phase NAME: S s` is printed and, while a run is being
@@ -34,6 +34,14 @@ def bar(total: int, desc: str | None = None, unit: str = "batch"):
     name = " / ".join(_stack + ([desc] if desc else []))
     return tqdm(total=total, desc=name or None, unit=unit, leave=False, dynamic_ncols=True,
                 disable=None if sys.stderr.isatty() else True)
+
+
+def bar_over(items: list, desc: str, unit: str = "item"):
+    """Iterate over `items` with a bar (in a terminal) named `desc`."""
+    with bar(len(items), desc, unit) as b:
+        for x in items:
+            yield x
+            b.update()
 
 
 @contextlib.contextmanager
