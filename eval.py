@@ -1232,12 +1232,19 @@ def check_run_only_flags(a) -> None:
     """--lm-eval and a run's --plot take exactly one run folder and no other mode."""
     if a.lm_eval_include is not None and a.lm_eval is None:
         raise SystemExit("error: --lm-eval-include goes with --lm-eval, as in: python eval.py runs/tiny-smf --lm-eval my_task --lm-eval-include tasks/.")
+    unused = [f for f, on in (("--protocol", a.protocol), ("--tasks", a.tasks), ("--data-dir", a.data_dir), ("--out", a.out),
+                              ("--window", a.window != 2048)) if on]  # flags that act on our own protocols only
     if a.lm_eval is not None:
-        if a.compare or a.model or a.ask is not None or len(a.run) != 1 or a.protocol or a.tasks or a.plot is not None:
+        if a.compare or a.model or a.ask is not None or len(a.run) != 1 or a.plot is not None:
             raise SystemExit("error: --lm-eval takes exactly one run folder and no other mode, as in: python eval.py runs/tiny-smf --lm-eval hellaswag --limit 100.")
+        if unused:
+            raise SystemExit(f"error: {unused[0]} does not act with --lm-eval (the harness's tasks define their own data); drop it.")
         lmeval.parse_tasks(a.lm_eval)
-    if a.plot is not None and not a.compare and (a.model or a.ask is not None or len(a.run) != 1):
-        raise SystemExit("error: --plot draws one run (python eval.py runs/tiny-smf --plot) or, with --compare, several.")
+    if a.plot is not None and not a.compare:
+        if a.model or a.ask is not None or len(a.run) != 1:
+            raise SystemExit("error: --plot draws one run (python eval.py runs/tiny-smf --plot) or, with --compare, several.")
+        if unused or a.limit is not None:
+            raise SystemExit(f"error: {(unused + ['--limit'])[0]} does not act with a run's --plot (it draws the run's saved logs); drop it.")
 
 
 def lm_eval_run(a, device) -> None:

@@ -98,7 +98,9 @@ def test_missing_harness_is_one_sentence_with_the_install_command(monkeypatch, t
     (["{run}", "--lm-eval", " , "], "--lm-eval got no task name"),
     (["{run}", "--lm-eval-include", "{tmp}"], "--lm-eval-include goes with --lm-eval"),
     (["--compare", "{run}", "{run}", "--lm-eval", "x"], "--lm-eval takes exactly one run folder"),
-    (["{run}", "--lm-eval", "x", "--protocol", "tiny"], "--lm-eval takes exactly one run folder"),
+    (["{run}", "--lm-eval", "x", "--protocol", "tiny"], "--protocol does not act with --lm-eval"),
+    (["{run}", "--lm-eval", "x", "--data-dir", "{tmp}"], "--data-dir does not act with --lm-eval"),
+    (["{run}", "--lm-eval", "x", "--plot"], "--lm-eval takes exactly one run folder"),
 ])
 def test_lm_eval_flag_errors(tmp_path, argv, msg):
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]

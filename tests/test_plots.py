@@ -75,6 +75,9 @@ def test_plot_errors_are_one_sentence(tmp_path):
     with pytest.raises(SystemExit) as e:
         eval.main([str(tmp_path), str(tmp_path), "--plot"])
     assert "--plot draws one run" in str(e.value)
+    with pytest.raises(SystemExit) as e:
+        eval.main([str(tmp_path), "--plot", "--limit", "5"])
+    assert "--limit does not act with a run's --plot" in str(e.value)
 
 
 def test_each_phase_of_a_run_leaves_a_line_with_its_time(runs):
