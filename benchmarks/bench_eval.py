@@ -11,8 +11,7 @@ both evaluations, so two versions of the code can be checked to give identical r
 (`--compare A.json B.json`). --profile writes cProfile's top functions of the whole evaluation.
 The phases are timed by wrapping the scoring functions eval.py's suites call, so the script
 measures any version of eval.py that calls them (the one before a speed change, too).
-Run it alone on the machine (other work changes the times), e.g. under a lock:
-    flock /work/heavy.lock env OMP_NUM_THREADS=1 python benchmarks/bench_eval.py runs/tiny-smf
+Run it alone on the machine: other work changes the times.
 """
 from __future__ import annotations
 
