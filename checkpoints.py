@@ -30,6 +30,7 @@ from safetensors.torch import save_file
 
 import common
 import data
+import progress as progress_  # timed phases (`progress` is the bars flag here)
 from common import atomic_path
 from memory import MemoryConfig, ProductKeyMemory, attach_memory, fresh_memories, memory_layers
 from smf_mini import BackgroundStats
@@ -238,7 +239,8 @@ def cached_background(model, tok, cfg: dict, group, progress: bool = True) -> Ba
     path = common.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
     if group.broadcast(path.exists()):  # the main process decides for all
         return load_background(str(path), next(model.parameters()).device)
-    bg = group.collect_background(model, tok, docs, cfg["background_max_length"], 8, progress)
+    with progress_.phase("background pass"):  # a bar over its batches, then one timed line
+        bg = group.collect_background(model, tok, docs, cfg["background_max_length"], 8, progress)
     if group.main:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_background(bg, str(path))

@@ -20,6 +20,7 @@ from rich.table import Table
 
 import common
 import plots
+import progress
 from settings import with_added_settings
 from stats import (at_level, average_accuracy, average_forgetting, backward_transfer, bootstrap, bootstrap_columns,
                    bootstrap_seeds_items, forgetting_per_stage, matrix_from_items, pareto, perplexity_change, points_lost)
@@ -153,7 +154,7 @@ def _read_results(run_dirs) -> list[dict]:
     """Every finished run's results.json with its config; unreadable, malformed or inconsistent
     ones are skipped by name, and a run given twice counts once."""
     rows, seen = [], set()
-    for d in map(Path, run_dirs):
+    for d in progress.bar_over(list(map(Path, run_dirs)), "reading runs", unit="run"):
         if d.resolve() in seen:
             print(f"skipping {d}: given more than once (a run counts once)")
             continue
@@ -314,7 +315,8 @@ def compare(run_dirs, plot_path: str = "runs/compare.png", levels=LEVELS, out_js
     the groups and one of each method's forgetting at matched learning, and draw the
     frontier plot (the groups holding a run named in `mark` are ringed as the default
     setting). Tiny-protocol runs of one split only."""
-    report, groups = compare_report(run_dirs, levels, boot)
+    with progress.phase(f"--compare: {len(run_dirs)} runs read and summarised"):
+        report, groups = compare_report(run_dirs, levels, boot)
     if report.get("kind") == "stream":
         print_stream_report(report)
         plots.plot_stream(report, plots.stream_plot_path(plot_path))
@@ -344,7 +346,7 @@ def compare_report(run_dirs, levels=LEVELS, boot: str = "items") -> tuple[dict, 
     if protocol != "tiny":
         raise SystemExit(f"error: --compare draws frontiers for tiny-protocol runs; these are {protocol}. Use `python eval.py RUN` per run.")
     groups = group_runs(rows)
-    for g in groups:
+    for g in progress.bar_over(groups, "intervals per group", unit="group"):
         g["summary"] = summarize(g["runs"], boot=boot)
     groups.sort(key=lambda g: (g["method"], g["lr"], g["steps"] or 0))
     chosen = choose_settings(groups) if split == "dev" else None

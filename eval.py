@@ -33,6 +33,9 @@ import common
 import compare
 import flags
 import inputs
+import lmeval
+import plots
+import progress
 import protocols
 import settings
 import tasks
@@ -68,17 +71,28 @@ def tiny_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
         # the training phrasing once per fact (the held-out items come four per fact)
         seen_items = [dict(i, prompt=i["seen_prompt"]) for i in items[:: len(tasks.RELATIONS["capital"][2])]]
         source = f"fictional facts ({split}, made at run time)"
-    held = choice_accuracy(model, tok, items)
-    seen = choice_accuracy(model, tok, seen_items)
-    world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
-    gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
-    ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    with progress.phase("task (held-out phrasings)"):
+        held = choice_accuracy(model, tok, items)
+    with progress.phase("task (training phrasing)"):
+        seen = choice_accuracy(model, tok, seen_items)
+    world, gk, ppl = probe_suite(model, tok, split, limit)
     return {"task_acc": held["acc"], "task_seen_acc": seen["acc"], "task_nll": held["gold_nll"],
             "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"], "split": split,
             "n": {"task": held["n"], "world": world["n"], "gk": gk["n"], "wiki_docs": len(ppl["per_text"]), "wiki_tokens": ppl["tokens"]},
             "items": {"task": held["correct"], "task_seen": seen["correct"], "world": world["correct"], "gk": gk["correct"],
                       "wiki": ppl["per_text"]},
             "data": f"{source}; probes/ (WikiText, world facts, general knowledge; {split} half)"}
+
+
+def probe_suite(model, tok, split: str, limit: int | None = None) -> tuple[dict, dict, dict]:
+    """The three forgetting probes (world facts, general knowledge, WikiText), each a timed phase."""
+    with progress.phase("world facts"):
+        world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
+    with progress.phase("general knowledge"):
+        gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
+    with progress.phase("WikiText"):
+        ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    return world, gk, ppl
 
 
 def run_suite(model, tok, cfg: dict, protocol: str, limit: int | None = None, which=None) -> dict:
@@ -135,8 +149,10 @@ def base_results(cfg: dict, protocol: str, device, limit=None, which=None) -> di
 def evaluate_run(model, tok, cfg: dict, device, protocol: str | None = None, limit=None, which=None) -> dict:
     protocol = protocol or default_protocol(cfg)
     limit = limit if limit is not None else cfg.get("eval_limit")
-    base = base_results(cfg, protocol, device, limit, which)
-    trained = run_suite(model, tok, cfg, protocol, limit, which)
+    with progress.phase("evaluate base model"):
+        base = base_results(cfg, protocol, device, limit, which)
+    with progress.phase("evaluate trained model"):
+        trained = run_suite(model, tok, cfg, protocol, limit, which)
     return {"protocol": protocol, "limit": limit, "data": trained.get("data"), "method": cfg.get("method"),
             "model": cfg.get("model"), "base": base, "trained": trained}
 
@@ -156,10 +172,11 @@ def stream_suite(model, tok, cfg: dict, limit: int | None = None) -> dict:
     model.eval()
     t0, split = time.time(), cfg.get("split", "test")
     stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg.get("seed", 0), split)
-    task = [choice_accuracy(model, tok, s["eval"][:limit]) for s in stages]
-    world = choice_accuracy(model, tok, tasks.world_facts(split)[:limit])
-    gk = choice_accuracy(model, tok, tasks.general_knowledge(split)[:limit])
-    ppl = perplexity(model, tok, tasks.wiki_text(split)[: min(limit or TINY_WIKI_DOCS, TINY_WIKI_DOCS)], TINY_TEXT_WINDOW)
+    task = []
+    for i, s in enumerate(stages):
+        with progress.phase(f"stage {i + 1}'s task"):
+            task.append(choice_accuracy(model, tok, s["eval"][:limit]))
+    world, gk, ppl = probe_suite(model, tok, split, limit)
     model.train(was)
     return {"task_acc": [t["acc"] for t in task], "wiki_ppl": ppl["ppl"], "world_acc": world["acc"], "gk_acc": gk["acc"],
             "split": split, "n": {"task": [t["n"] for t in task], "world": world["n"], "gk": gk["n"],
@@ -223,8 +240,10 @@ def read_stream_rows(work: Path) -> list[dict]:
     return json.loads(f.read_text()) if f.exists() else []
 
 
-def add_stream_row(work: Path, rows: list[dict], row: dict, stage: int, step: int) -> None:
-    """Record row `stage` (0: the base model) of the stream's evaluation, atomically."""
+def add_stream_row(work: Path, rows: list[dict], evaluate, stage: int, step: int) -> None:
+    """Make row `stage` (0: the base model) of the stream's evaluation (evaluate(): the row, a timed phase), and record it atomically."""
+    with progress.phase("evaluate the base model" if stage == 0 else f"evaluate after stage {stage}"):
+        row = evaluate()
     rows.append(dict(row, after_stage=stage, step=step))
     common.write_json(work / "stream.json", rows)
     print(f"after {'no stage (base model)' if stage == 0 else f'stage {stage}'}: task accuracy per stage "
@@ -400,7 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="*", help="run folder(s) under runs/ (several with --compare)")
     p.add_argument("--model", help=f"evaluate a base model instead: hub id, local folder or '{common.OFFLINE_MODEL}'")
     p.add_argument("--compare", action="store_true", help="frontiers of the given finished runs: table with 95%% intervals, forgetting at matched learning, plot")
-    p.add_argument("--plot", default="runs/compare.png", help="where --compare writes its PNG (default: runs/compare.png)")
+    p.add_argument("--plot", nargs="?", const="", metavar="PNG", help="with --compare: where its PNG goes (default: "
+                   "runs/compare.png); with one RUN: draw the run (loss, SMF's memory rows, a stream's stages) into RUN/run.png "
+                   "or PNG (plots.py)")
+    p.add_argument("--lm-eval", metavar="TASK[,TASK...]", help="run lm-evaluation-harness tasks (named as the harness names them) "
+                   "on the run's base and trained models; prints both and the change with the harness's standard errors, and "
+                   "writes RUN/lm-eval-<tasks>.json (optional package: pip install -r requirements-lmeval.txt; lmeval.py)")
+    p.add_argument("--lm-eval-include", metavar="DIR", help="with --lm-eval: a folder of your own task YAML files (the harness's include path)")
     p.add_argument("--levels", default=",".join(map(str, LEVELS)), help="--compare: task accuracies (0 to 1) at which forgetting is matched (default: 0.4,0.5,0.6,0.7,0.8)")
     p.add_argument("--summary", help="--compare: also write the tables as JSON here (and as Markdown, .md, beside it)")
     p.add_argument("--bootstrap", choices=BOOTSTRAPS, default="items",
@@ -435,7 +460,7 @@ def check_args(a) -> tuple | None:
         raise SystemExit("error: --limit must be at least 1.")
     if a.window < 2:
         raise SystemExit("error: --window must be at least 2 tokens.")
-    if a.compare and not a.plot.endswith(".png"):
+    if a.compare and not (a.plot or ".png").endswith(".png"):
         raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
     if a.ask is not None and (a.compare or a.model or len(a.run) != 1):
         raise SystemExit('error: --ask takes exactly one run folder, as in: python eval.py runs/tiny-smf --ask "QUESTION".')
@@ -492,19 +517,58 @@ def reevaluate_run(a, which, device) -> None:
     print(f"written to {Path(a.run[0]) / name}")
 
 
+def run_only(a) -> int:
+    """RUN --lm-eval TASKS (the harness's tasks on the run's base and trained models; lmeval.py)
+    or RUN --plot [PNG] (the run as a picture; plots.py): one run folder, no other mode."""
+    if a.lm_eval_include is not None and a.lm_eval is None:
+        raise SystemExit("error: --lm-eval-include goes with --lm-eval, as in: python eval.py runs/tiny-smf --lm-eval my_task --lm-eval-include tasks/.")
+    mode = "--lm-eval" if a.lm_eval is not None else "--plot"
+    if a.compare or a.model or a.ask is not None or len(a.run) != 1 or (a.lm_eval is not None and a.plot is not None):
+        raise SystemExit(f"error: {mode} takes exactly one run folder and no other mode, as in: python eval.py runs/tiny-smf {mode}"
+                         + (" hellaswag --limit 100." if mode == "--lm-eval" else "."))
+    unused = [f for f, on in (("--protocol", a.protocol), ("--tasks", a.tasks), ("--data-dir", a.data_dir), ("--out", a.out),
+                              ("--window", a.window != 2048), ("--complete", a.complete), ("--summary", a.summary),
+                              ("--mark", a.mark), ("--bootstrap", a.bootstrap != "items"),
+                              ("--levels", a.levels != ",".join(map(str, LEVELS))), ("--limit", mode == "--plot" and a.limit)) if on]
+    if unused:
+        raise SystemExit(f"error: {unused[0]} does nothing with {mode} (" + ("the harness's tasks define their own data"
+                         if mode == "--lm-eval" else "it draws the run's saved logs") + "); drop it.")
+    if a.limit is not None and a.limit < 1:
+        raise SystemExit("error: --limit must be at least 1.")
+    if mode == "--plot":
+        if a.plot and not a.plot.endswith(".png"):
+            raise SystemExit(f"error: --plot must name a .png file; got {a.plot!r}.")
+        print(f"plot written to {plots.plot_run(a.run[0], a.plot or None)}")  # plots.py says what a folder lacks
+        return 0
+    names = lmeval.parse_tasks(a.lm_eval)
+    tm = lmeval.check_tasks(names, a.lm_eval_include)  # every name known before a model loads
+    out = Path(a.run[0]) / lmeval.out_name(names, a.limit)
+    check_run(a.run[0])
+    settings.check_output_file(str(out), "the run folder's lm-eval file")
+    device = settings.pick_device(a.device)
+    model, tok, cfg = load_run(a.run[0], device)
+    base, _ = common.load_model(cfg["model"], device=device)
+    lmeval.compare_models(base, model, tok, names, tm, out, a.limit,
+                          meta={"run": str(a.run[0]), "method": cfg.get("method"), "model": cfg.get("model")})
+    print(f"written to {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
+    if a.lm_eval is not None or a.lm_eval_include is not None or (a.plot is not None and not a.compare):
+        return run_only(a)  # a standard benchmark on one run, or one run as a picture
     which = check_args(a)
     run_cfg = check_run(a.run[0]) if a.run and not a.compare and not a.model else None  # whole, before anything loads
     protocol = None if a.compare else a.protocol or (default_protocol(run_cfg) if run_cfg else "tiny")
     flags.check_eval_flags(a, vars(parser.parse_args([])), protocol, (run_cfg or {}).get("task"))  # each flag acts or is refused
     if a.compare:
         levels = settings.check_levels(a.levels)
-        settings.check_output_file(a.plot, "--plot")
+        settings.check_output_file(a.plot or "runs/compare.png", "--plot")
         if a.summary:
             settings.check_output_file(a.summary, "--summary")
-        compare.compare(a.run, a.plot, levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
+        compare.compare(a.run, a.plot or "runs/compare.png", levels, a.summary, boot=a.bootstrap, mark=[m for m in a.mark.split(",") if m])
         return 0
     device = settings.pick_device(a.device)
     if a.model:

@@ -9,6 +9,7 @@ import math
 import re
 import string
 
+import progress
 import tasks
 from scoring import greedy_generate, letter_accuracy, rolling_loglik, shared_prompt_logprobs
 from settings import protocol_limit
@@ -123,20 +124,23 @@ def protocol_suite(model, tok, cfg: dict, protocol: str, limit: int | None = Non
     out: dict = {"n": {}}
     dd = cfg.get("data_dir")
     if "medmcqa" in which:
-        r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_eval_rows(dd, protocol, limit))
+        with progress.phase("MedMCQA"):
+            r = (medmcqa_paper if paper else medmcqa_harness)(model, tok, tasks.medmcqa_eval_rows(dd, protocol, limit))
         out["medmcqa_acc"], out["n"]["medmcqa"] = r["medmcqa_acc"], r["n"]
     if "wikitext" in which:
-        if paper:
-            r = wikitext_paper(model, tok, tasks.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
-            out["n"]["wikitext_tokens"] = r["tokens"]
-        else:
-            r = wikitext_harness(model, tok, tasks.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
-            out["n"]["wikitext_docs"] = r["n"]
+        with progress.phase("WikiText"):
+            if paper:
+                r = wikitext_paper(model, tok, tasks.wikitext_rows(dd, "wikitext-103-v1"), limit=limit)
+                out["n"]["wikitext_tokens"] = r["tokens"]
+            else:
+                r = wikitext_harness(model, tok, tasks.wikitext_rows(dd), max_length=cfg.get("eval_window", 2048), limit=limit)
+                out["n"]["wikitext_docs"] = r["n"]
         out.update({k: v for k, v in r.items() if k.startswith("wikitext_")})
         out["wikitext_window"] = r["window"]
     if "triviaqa" in which:
         key = "triviaqa_acc" if paper else "triviaqa_em"
-        r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, tasks.trivia_rows(dd)[:limit])
+        with progress.phase("TriviaQA"):
+            r = (triviaqa_paper if paper else triviaqa_harness)(model, tok, tasks.trivia_rows(dd)[:limit])
         out[key], out["n"]["triviaqa"] = r[key], r["n"]
     out["data"] = dd or "hub"
     return out

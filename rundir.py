@@ -43,6 +43,8 @@ import checkpoints
 import common
 import eval  # noqa: A004 (our evaluation module; the builtin eval() is never used here)
 import inputs
+import plots
+import progress
 import settings
 from settings import MAX_SEED, MAX_STEPS, OS_REASONS, check_name
 
@@ -441,11 +443,13 @@ def run(cfg: dict, args, name: str, runs_dir: Path, group, train) -> int:
             return print(f"note: {work} had finished (it was stopped while being moved into place); nothing was redone. Run saved in {run_dir}.") or 0
     work.mkdir(parents=True, exist_ok=True)
     common.write_json(work / "config.json", cfg)
+    progress.log_to(work / "phases.log")  # one line per phase (background pass, training, each evaluation) with its time
     eval.print_config(cfg, name)
     group.announced = group.broadcast(str(work)) is not None  # the other processes train there (and write nothing)
     started = time.time()
     try:
-        model, tok, log, rows_changed = train(cfg, work, group.device, group=group)
+        with progress.phase("training"):
+            model, tok, log, rows_changed = train(cfg, work, group.device, group=group)
     except Diverged as e:
         dest = park_diverged(work)
         group.barrier()
@@ -483,9 +487,22 @@ def run(cfg: dict, args, name: str, runs_dir: Path, group, train) -> int:
             eval.print_stream(results, title=name)
         else:
             eval.print_results(results, title=f"{name}: base vs trained ({results['protocol']} protocol)")
-    (work / "state.pt").unlink(missing_ok=True)  # only now: results are written
+    return close_run(work, run_dir, name, started)
+
+
+def close_run(work: Path, run_dir: Path, name: str, started: float) -> int:
+    """Results are written: drop state.pt, draw the run (plots.py; a failure to draw costs the
+    picture, never the run), move the folder into place, and say where both are."""
+    (work / "state.pt").unlink(missing_ok=True)
+    try:
+        picture = plots.plot_run(work, work / "run.png", name=name)
+    except (Exception, SystemExit) as e:  # noqa: BLE001 (any drawing fault: the run is kept and saved all the same)
+        print(f"warning: the run's picture was not drawn ({e}); draw it later with python eval.py RUN --plot.", file=sys.stderr)
+        picture = None
+    progress.log_to(None)
     finish(work, run_dir)
-    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\"")
+    print(f"Run saved in {run_dir} ({time.time() - started:.0f} s). Ask it: python eval.py {run_dir} --ask \"QUESTION\""
+          + (f"; see it: {run_dir / picture.name}" if picture else ""))
     return 0
 
 

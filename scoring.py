@@ -18,6 +18,7 @@ import math
 
 import torch
 
+import progress
 from common import body_and_head, encode, left_pad, prefix_and_pad, right_pad
 
 
@@ -43,6 +44,7 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
     dev = _device(model)
     out: list[float] = []
     pad = prefix_and_pad(tok)[1]
+    bar = progress.bar(-(-len(pairs) // batch_size))
     for s in range(0, len(pairs), batch_size):
         chunk = pairs[s : s + batch_size]
         seqs, spans = [], []
@@ -60,6 +62,8 @@ def continuation_logprobs(model, tok, pairs: list[tuple[str, str]], batch_size: 
         if mean:
             tot = tot / torch.tensor([b - a for a, b in spans], dtype=torch.float64)
         out += tot.tolist()
+        bar.update()
+    bar.close()
     return out
 
 
@@ -83,6 +87,7 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
     body, head = body_and_head(model)
     pad = prefix_and_pad(tok)[1]
     out: list[list[float]] = []
+    bar = progress.bar(-(-len(prompts) // batch_size))
     for s in range(0, len(prompts), batch_size):
         P = [encode(tok, p) for p in prompts[s : s + batch_size]]
         C = choices[s : s + batch_size]
@@ -110,6 +115,8 @@ def shared_prompt_logprobs(model, tok, prompts: list[str], choices: list[list[st
             lp = lp / xatt.sum(1)
         lp = lp.double().cpu().view(len(P), n)
         out += lp.tolist()
+        bar.update()
+    bar.close()
     return out
 
 
@@ -140,10 +147,13 @@ def letter_logprobs(model, tok, prompts: list[str], batch_size: int = 16, letter
     pad = prefix_and_pad(tok)[1]
     body, head = body_and_head(model)
     out = []
+    bar = progress.bar(-(-len(prompts) // batch_size))
     for s in range(0, len(prompts), batch_size):
         ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each
         hidden = body(input_ids=ids.to(dev), attention_mask=att.to(dev), use_cache=False).last_hidden_state[:, -1]  # (B, d)
         out.append(torch.log_softmax(head(hidden).float(), -1).index_select(-1, letter_ids).cpu())  # (B, letters)
+        bar.update()
+    bar.close()
     return torch.cat(out)
 
 
@@ -184,6 +194,7 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
     per_text = [[0.0, 0] for _ in texts]
     pad = prefix_and_pad(tok)[1]
     windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
+    bar = progress.bar(-(-len(windows) // batch_size))
     for s in range(0, len(windows), batch_size):
         chunk = windows[s : s + batch_size]
         ids, att = right_pad([w for w, _, _ in chunk], pad)  # (B, L) each
@@ -196,6 +207,8 @@ def rolling_loglik(model, tok, texts: list[str], max_length: int = 1024, stride:
         for i, (_, k, t) in enumerate(chunk):
             per_text[t][0] += float(per_row[i])
             per_text[t][1] += k
+        bar.update()
+    bar.close()
     return {"loglik": sum(x[0] for x in per_text), "tokens": sum(x[1] for x in per_text), "per_text": per_text}
 
 
@@ -225,6 +238,7 @@ def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 32, st
     dev = _device(model)
     pad = prefix_and_pad(tok)[1]
     outs: list[str] = []
+    bar = progress.bar(-(-len(prompts) // batch_size))
     for s in range(0, len(prompts), batch_size):
         ids, att = left_pad([encode(tok, p) for p in prompts[s : s + batch_size]], pad)  # (B, L) each
         crit = StoppingCriteriaList([StopOnStrings(ids.shape[1])]) if stop else None
@@ -233,4 +247,6 @@ def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 32, st
         for t in tok.batch_decode(gen[:, ids.shape[1] :], skip_special_tokens=True):
             cut = min([t.index(x) for x in stop if x in t], default=len(t))
             outs.append(t[:cut])
+        bar.update()
+    bar.close()
     return outs

@@ -311,7 +311,7 @@ def train(cfg: dict, work: Path, device, progress: bool = True, group=None):
     model.config.use_cache = False
     evals = eval.read_stream_rows(work) if stream else []
     if stream and not evals:  # the base model, before any memory or adapter is attached
-        eval.add_stream_row(work, evals, eval.stream_base(model, tok, cfg, cfg["eval_limit"]), 0, 0)
+        eval.add_stream_row(work, evals, lambda: eval.stream_base(model, tok, cfg, cfg["eval_limit"]), 0, 0)
     model, opt, extras = setup_method(model, tok, cfg, device, progress, group)
     plan, steps = stages(cfg, group, lambda own: check_tokens_to_learn(tok, own, cfg, device))
     cfg["resolved_steps"] = steps * len(plan)
@@ -359,7 +359,7 @@ def train(cfg: dict, work: Path, device, progress: bool = True, group=None):
                         raise KeyboardInterrupt
             save_state(first + steps, s)  # kept until results.json is written, so --resume can finish an evaluation
         if stream and len(evals) < s + 2:
-            eval.add_stream_row(work, evals, eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, first + steps)
+            eval.add_stream_row(work, evals, lambda: eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, first + steps)
     return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
 
 

@@ -209,7 +209,7 @@ CASES = [
     ("eval-mark-without-compare", 4, "eval.py", ["{W}/r-good", "--mark", "x"], "--mark"),
     ("eval-mark-not-compared", 4, "eval.py", ["--compare", "{W}/r-memtrunc", "--mark", "other", "--plot", "{W}/out/c.png"], "--mark"),
     ("eval-summary-without-compare", 4, "eval.py", ["{W}/r-good", "--summary", "{W}/out/s.json"], "--summary"),
-    ("eval-plot-without-compare", 4, "eval.py", ["{W}/r-good", "--plot", "{W}/out/c.png"], "--plot"),
+    ("eval-plot-with-limit", 4, "eval.py", ["{W}/r-good", "--plot", "{W}/out/c.png", "--limit", "5"], "--limit"),
     ("eval-levels-without-compare", 4, "eval.py", ["{W}/r-good", "--levels", "0.5"], "--levels"),
     ("eval-bootstrap-without-compare", 4, "eval.py", ["{W}/r-good", "--bootstrap", "seeds"], "--bootstrap"),
     ("eval-out-with-run", 4, "eval.py", ["{W}/r-good", "--out", "{W}/out/x.json"], "--out"),
