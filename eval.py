@@ -591,7 +591,7 @@ GROUP_IGNORE = ("seed", "train_seconds", "resolved_steps", "name", "init_memory"
 
 # Settings added after some runs were made, with the value that those older runs used
 # in effect, so that an old run groups with a new one that has the same settings.
-ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0}
+ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0, "paraphrases": 0, "fold_background": False}
 MCQ_VIEWS_BEFORE_FLAG = "question,statement"  # what an mcq run made before --mcq-views trained
 
 
@@ -689,7 +689,7 @@ def group_runs(rows: list[dict]) -> list[dict]:
 
 # Settings that only one method reads: a full-finetuning run made when the preset's SMF step cap
 # or SMF learning rate was different is still the same full-finetuning setting.
-SMF_ONLY = ("top_t", "rule", "smf_optimizer", "row_step_cap", "min_read_ratio", "scale_lr", "memory_layers", "memory_slots", "memory_heads", "memory_topk",
+SMF_ONLY = ("top_t", "rule", "fold_background", "smf_optimizer", "row_step_cap", "min_read_ratio", "scale_lr", "memory_layers", "memory_slots", "memory_heads", "memory_topk",
             "memory_key_dim", "memory_mode", "background", "background_docs", "background_max_length")
 LORA_ONLY = ("lora_r", "lora_alpha", "lora_dropout")
 LR_KEYS = ("smf_lr", "lora_lr", "full_lr", "retrofit_lr")  # the run's own one is in "lr"

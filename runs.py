@@ -165,6 +165,13 @@ def check_stream_settings(cfg: dict) -> None:
     """--sequence K and --replay F, each problem in one sentence naming the fix."""
     k, share = cfg.get("sequence"), cfg.get("replay", 0.0)
     check_finite({"replay": share})
+    p = cfg.get("paraphrases", 0)
+    if p and not (cfg["task"] == "fictional" and 1 <= p <= tasks.MAX_PARAPHRASES):
+        raise SystemExit(f"error: --paraphrases must be 1 to {tasks.MAX_PARAPHRASES} and trains the fictional task's facts "
+                         f"only (--task mcq has --mcq-views); got {p} with --task {cfg['task']}.")
+    if cfg.get("fold_background") and not (k and cfg["method"] == "smf" and cfg["rule"] in ("tfidf", "kl")):
+        raise SystemExit("error: --fold-background adds each stage's reads to SMF's background statistics: give it with "
+                         "--sequence K, --method smf and --rule tfidf or kl, or drop it.")
     if k is None:
         if share:
             raise SystemExit("error: --replay replays earlier stages of a stream; give --sequence K (K >= 2) with it, or drop --replay.")
@@ -214,16 +221,33 @@ def fictional_pairs(texts: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def fold_background(model, tok, examples: list[tuple[str, str]], bg, cfg: dict, work: Path, stage: int) -> None:
+    """--fold-background after stage `stage` (1-based): add its training texts' reads to `bg`
+    in place (smf_mini.fold_stage) and keep the grown statistics in
+    work/background-stage{stage}.safetensors. A resumed run loads that file instead of reading
+    again, so it ranks with exactly the counts the interrupted run had."""
+    f = work / f"background-stage{stage}.safetensors"
+    if f.exists():
+        saved = smf_mini.BackgroundStats.load(str(f), next(model.parameters()).device)
+        for i in bg.df:
+            bg.df[i].copy_(saved.df[i])
+            bg.total[i].copy_(saved.total[i])
+        bg.n_docs = saved.n_docs
+        return
+    smf_mini.fold_stage(bg, model, tok, [p + c for p, c in examples], cfg["background_max_length"])
+    bg.save(str(f))
+
+
 def stage_examples(cfg: dict) -> list[list[tuple[str, str]]]:
     """A stream's training examples (--sequence K), one list per stage (tasks.fictional_stages)."""
-    stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg["seed"], cfg["split"])
+    stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg["seed"], cfg["split"], cfg.get("paraphrases", 0))
     return [fictional_pairs(s["train"]) for s in stages]
 
 
 def training_examples(cfg: dict) -> list[tuple[str, str]]:
     """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
     if cfg["task"] == "fictional":
-        return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"])
+        return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"], cfg.get("paraphrases", 0))["train"])
     if cfg["task"] == "mcq":
         pairs = tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"), mcq_views(cfg))
         if not pairs:  # only 'statement' asked for, and no row has an explanation

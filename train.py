@@ -236,12 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-list", help="sweep: comma-separated step counts")
     p.add_argument("--sequence", type=int, metavar="K", help="continual learning: K >= 2 stages of new invented countries "
                    "(--n-countries each, disjoint), learned one after another; each stage trains --steps steps with the "
-                   "method's optimizer state carried over (SMF: background statistics computed once) and the learning-rate "
+                   "method's optimizer state carried over (SMF: background statistics computed once, or grown with --fold-background) and the learning-rate "
                    "schedule restarted (warmup, then cosine); after each stage, and once for the base model, every stage's "
                    "held-out facts and the forgetting probes are evaluated (results.json: the accuracy matrix, ACC, BWT, "
                    "forgetting; docs/STREAM.md)")
     p.add_argument("--replay", type=float, metavar="F", help="with --sequence: experience replay, a share F (0 <= F < 1) of "
                    "each step's examples drawn (seeded) from earlier stages' training examples in stages 2..K (default 0)")
+    p.add_argument("--paraphrases", type=int, metavar="P", help="fictional task (and --sequence): train each fact in P "
+                   f"seeded surface forms (1 to {tasks.MAX_PARAPHRASES}: statements in several word orders, the fact in a "
+                   "context sentence, bare and multiple-choice questions; tasks.PARAPHRASES) instead of its three default "
+                   "texts; the held-out questions use other templates and stay the same (default 0: the three texts)")
+    p.add_argument("--fold-background", action="store_true", help="with --sequence and --method smf (rule tfidf or kl): "
+                   "after each stage, add that stage's reads of its training texts to the background statistics, so "
+                   "later stages rank down the rows earlier facts read (docs/STREAM.md; default off)")
     for key, (typ, help_) in FLAG_HELP.items():
         shown = " / ".join(str(PRESETS[n][key]) for n in PRESETS)
         flag = "--" + key.replace("_", "-")
@@ -278,6 +285,7 @@ def resolve_config(args: argparse.Namespace) -> dict:
     cfg.update(method=args.method, preset=args.preset, lr=cfg[lr_key], init_memory=args.init_memory, data_dir=args.data_dir)
     if args.sequence is not None or args.replay is not None:  # a stream (--sequence K); single runs keep their settings
         cfg.update(sequence=args.sequence, replay=args.replay or 0.0)
+    cfg.update(paraphrases=args.paraphrases or 0, fold_background=bool(args.fold_background))
     runs.check_settings(cfg, TASKS)
     if cfg["task"] == "medmcqa":  # printed with the configuration: what this run will read, from where
         cfg["data_sources"] = tasks.medmcqa_sources(cfg["data_dir"], cfg["train_rows"], cfg["background"])
@@ -554,7 +562,8 @@ def train(cfg: dict, work: Path, device, progress: bool = True, group=None):
 # ---------------------------------------------------------------- a stream of tasks (--sequence K)
 #
 # K stages of new facts (tasks.fictional_stages), learned one after another by one model and
-# one optimizer (its state carried over; SMF's background statistics computed once). Stage s
+# one optimizer (its state carried over; SMF's background statistics computed once, or grown
+# by each stage's reads with --fold-background: runs.fold_background). Stage s
 # takes global steps s*S .. (s+1)*S-1 (S = --steps), with the learning-rate schedule
 # restarted (warmup, then cosine) and its own seeded batch order; with --replay F a share F of
 # each step's examples comes from earlier stages. After each stage, and once for the base
@@ -667,6 +676,8 @@ def train_stream(cfg: dict, work: Path, device, progress: bool = True):
         if start < (s + 1) * steps:  # this stage is not (fully) trained yet
             state = {"step": max(start, s * steps), "stage": s, "first": s * steps, "steps": steps, "log": log}
             train_stage(model, opt, tok, stage_data(cfg, stages, s, steps), cfg, device, work, state, progress)
+        if cfg.get("fold_background") and s + 1 < cfg["sequence"]:  # stage s's reads join the background
+            runs.fold_background(model, tok, stages[s], extras["background"], cfg, work, s + 1)
         if len(rows) < s + 2:
             add_stream_row(work, rows, eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, (s + 1) * steps)
     return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
