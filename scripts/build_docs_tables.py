@@ -45,15 +45,17 @@ THEN_TEST = ROB + "smf-test-lr4000-cap5-st60-s*"
 MD, MT = R + "stream/matched/dev/", R + "stream/matched/test/"  # the stream at matched learning (PROTOCOL.md there)
 # name -> kind and rows (label, globs); "groups": one row per label (its runs must be one setting)
 TABLES: dict[str, dict] = {
-    "stream-matched-dev": {"kind": "stream", "boot": "items", "rows": [
+    "stream-matched-dev": {"kind": "stream", "boot": "items", "rows": [  # the amended dev grid (PROTOCOL.md), finished runs
         ("SMF lr 8000 (preset), fixed background", [MD + "smf-s0"]),
-        ("SMF lr 8000, background folded each stage", [MD + "smf-fold-s0"]),
-        ("SMF lr 8000, no paraphrases (3 texts per fact)", [MD + "smf-p0-s0"]),
-        ("full lr 1e-4 (preset)", [MD + "full-lr1e-4-s0"]),
+        ("SMF lr 8000, background folded after each stage", [MD + "smf-fold-s0"]),
         ("full lr 3e-5", [MD + "full-lr3e-5-s0"]),
-        ("full + replay 0.25", [MD + "full-replay-s0"]),
-        ("LoRA lr 1e-3 (preset)", [MD + "lora-lr1e-3-s0"]),
-        ("LoRA lr 3e-4", [MD + "lora-lr3e-4-s0"])]},
+        ("LoRA lr 1e-3 (preset)", [MD + "lora-lr1e-3-s0"])]},
+    "stream-matched-dev-rows": {"kind": "stream-rows", "rows": [  # every evaluation row made, stopped runs too
+        ("SMF lr 8000, fixed background", MD + "smf-s0"),
+        ("SMF lr 8000, background folded after each stage", MD + "smf-fold-s0"),
+        ("SMF lr 8000, background folded after each stage (stopped by the deadline)", MD + "smf-fold-s0-stopped"),
+        ("full lr 3e-5 (stopped after two stages, PROTOCOL.md)", MD + "full-lr3e-5-s0-stopped"),
+        ("LoRA lr 1e-3 (stopped by the deadline)", MD + "lora-lr1e-3-s0-stopped")]},
     "comparison-test": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "seeds-items", "part": 0},
     "comparison-test-items": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "items", "part": 0},
     "comparison-test-matched": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "items", "part": 1,
@@ -341,7 +343,30 @@ def stream_table(spec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-BUILDERS = {"groups": groups_table, "compare": compare_table, "seeds": seeds_table, "harness": harness_table,
+def stream_rows_table(spec: dict) -> str:
+    """The evaluation rows a stream has made (its stream.json), finished or not: one line per
+    row (base model, then after each trained stage) with every stage's held-out accuracy and the
+    probes, as train.py printed them. For runs stopped before their last stage."""
+    lines = []
+    for label, path in spec["rows"]:
+        f = ROOT / path / "stream.json"
+        if not f.is_file():
+            lines += [f"*{label}: not run.*", ""]
+            continue
+        rows = json.loads(f.read_text())
+        K = len(rows[0]["task_acc"])
+        head = ["after", *(f"stage {j + 1}" for j in range(K)), "wiki_ppl", "world_acc", "gk_acc"]
+        lines += [f"*{label}* (`{path}/stream.json`, {len(rows) - 1} of {K} stages evaluated)", "",
+                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in rows:
+            name = "base" if r["after_stage"] == 0 else f"stage {r['after_stage']}"
+            lines.append("| " + " | ".join([name, *(f"{a:.3f}" for a in r["task_acc"]), f"{r['wiki_ppl']:.3f}",
+                                            f"{r['world_acc']:.3f}", f"{r['gk_acc']:.3f}"]) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+BUILDERS = {"stream-rows": stream_rows_table, "groups": groups_table, "compare": compare_table, "seeds": seeds_table, "harness": harness_table,
             "stream": stream_table}
 
 
