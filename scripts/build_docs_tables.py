@@ -53,7 +53,6 @@ TABLES: dict[str, dict] = {
     "stream-matched-dev-rows": {"kind": "stream-rows", "rows": [  # every evaluation row made, stopped runs too
         ("SMF lr 8000, fixed background", MD + "smf-s0"),
         ("SMF lr 8000, background folded after each stage", MD + "smf-fold-s0"),
-        ("SMF lr 8000, background folded after each stage (stopped by the deadline)", MD + "smf-fold-s0-stopped"),
         ("full lr 3e-5 (stopped after two stages, PROTOCOL.md)", MD + "full-lr3e-5-s0-stopped"),
         ("LoRA lr 1e-3 (stopped by the deadline)", MD + "lora-lr1e-3-s0-stopped")]},
     "comparison-test": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "seeds-items", "part": 0},
