@@ -33,6 +33,7 @@ import data
 import progress as progress_  # timed phases (`progress` is the bars flag here)
 from common import atomic_path
 from memory import MemoryConfig, ProductKeyMemory, attach_memory, fresh_memories, memory_layers
+import smf_mini
 from smf_mini import BackgroundStats
 
 
@@ -203,6 +204,23 @@ def load_background(path: str, device: str | torch.device = "cpu") -> Background
 
     layers = [int(k.split(".")[1]) for k in t if k.startswith("df.")]
     return BackgroundStats({i: dense("df", i) for i in layers}, {i: dense("total", i) for i in layers}, n)
+
+
+def fold_background(model, tok, examples: list[tuple[str, str]], bg: BackgroundStats, cfg: dict, work: Path, stage: int) -> None:
+    """--fold-background after stage `stage` (1-based): add its training texts' reads to `bg`
+    in place (smf_mini.fold_stage) and keep the grown statistics in
+    work/background-stage{stage}.safetensors. A resumed run loads that file instead of reading
+    again, so it ranks with exactly the counts the interrupted run had."""
+    f = work / f"background-stage{stage}.safetensors"
+    if f.exists():
+        saved = load_background(str(f), next(model.parameters()).device)
+        for i in bg.df:
+            bg.df[i].copy_(saved.df[i])
+            bg.total[i].copy_(saved.total[i])
+        bg.n_docs = saved.n_docs
+        return
+    smf_mini.fold_stage(bg, model, tok, [p + c for p, c in examples], cfg["background_max_length"])
+    save_background(bg, str(f))
 
 
 def code_fingerprint(*files: str) -> bytes:

@@ -208,7 +208,7 @@ def group_runs(rows: list[dict]) -> list[dict]:
 
 # Settings that only one method reads: a full-finetuning run made when the preset's SMF step cap
 # or SMF learning rate was different is still the same full-finetuning setting.
-SMF_ONLY = ("top_t", "rule", "smf_optimizer", "row_step_cap", "min_read_ratio", "scale_lr", "memory_layers", "memory_slots", "memory_heads", "memory_topk",
+SMF_ONLY = ("top_t", "rule", "fold_background", "smf_optimizer", "row_step_cap", "min_read_ratio", "scale_lr", "memory_layers", "memory_slots", "memory_heads", "memory_topk",
             "memory_key_dim", "memory_mode", "background", "background_docs", "background_max_length")
 
 

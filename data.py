@@ -32,14 +32,14 @@ def fictional_pairs(texts: list[str]) -> list[tuple[str, str]]:
 
 def stage_examples(cfg: dict) -> list[list[tuple[str, str]]]:
     """A stream's training examples (--sequence K), one list per stage (tasks.fictional_stages)."""
-    stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg["seed"], cfg["split"])
+    stages = tasks.fictional_stages(cfg["n_countries"], cfg["sequence"], cfg["seed"], cfg["split"], cfg.get("paraphrases", 0))
     return [fictional_pairs(s["train"]) for s in stages]
 
 
 def training_examples(cfg: dict) -> list[tuple[str, str]]:
     """(prompt, completion) pairs. Loss 'all' trains on both; 'answer' on the completion only."""
     if cfg["task"] == "fictional":
-        return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"])["train"])
+        return fictional_pairs(tasks.fictional_facts(cfg["n_countries"], cfg["seed"], cfg["split"], cfg.get("paraphrases", 0))["train"])
     if cfg["task"] == "mcq":
         pairs = tasks.mcq_training_pairs(tasks.mcq_rows(cfg["data_dir"], "train"), mcq_views(cfg))
         if not pairs:  # only 'statement' asked for, and no row has an explanation

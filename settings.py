@@ -142,12 +142,19 @@ def build_parser(presets: dict[str, dict]) -> argparse.ArgumentParser:
     p.add_argument("--steps-list", help="sweep: comma-separated step counts")
     p.add_argument("--sequence", type=int, metavar="K", help="continual learning: K >= 2 stages of new invented countries "
                    "(--n-countries each, disjoint), learned one after another; each stage trains --steps steps with the "
-                   "method's optimizer state carried over (SMF: background statistics computed once) and the learning-rate "
+                   "method's optimizer state carried over (SMF: background statistics computed once, or grown with --fold-background) and the learning-rate "
                    "schedule restarted (warmup, then cosine); after each stage, and once for the base model, every stage's "
                    "held-out facts and the forgetting probes are evaluated (results.json: the accuracy matrix, ACC, BWT, "
                    "forgetting; docs/STREAM.md)")
     p.add_argument("--replay", type=float, metavar="F", help="with --sequence: experience replay, a share F (0 <= F < 1) of "
                    "each step's examples drawn (seeded) from earlier stages' training examples in stages 2..K (default 0)")
+    p.add_argument("--paraphrases", type=int, metavar="P", help="fictional task (and --sequence): train each fact in P "
+                   f"seeded surface forms (1 to {tasks.MAX_PARAPHRASES}: statements in several word orders, the fact in a "
+                   "context sentence, bare and multiple-choice questions; tasks.PARAPHRASES) instead of its three default "
+                   "texts; the held-out questions use other templates and stay the same (default 0: the three texts)")
+    p.add_argument("--fold-background", action="store_true", help="with --sequence and --method smf (rule tfidf or kl): "
+                   "after each stage, add that stage's reads of its training texts to the background statistics, so "
+                   "later stages rank down the rows earlier facts read (docs/STREAM.md; default off)")
     for key, (typ, help_) in FLAG_HELP.items():
         shown = " / ".join(str(presets[n][key]) for n in presets)
         flag = "--" + key.replace("_", "-")
@@ -184,6 +191,7 @@ def resolve_config(args: argparse.Namespace, presets: dict[str, dict]) -> dict:
     cfg.update(method=args.method, preset=args.preset, lr=cfg[lr_key], init_memory=args.init_memory, data_dir=args.data_dir)
     if args.sequence is not None or args.replay is not None:  # a stream (--sequence K); single runs keep their settings
         cfg.update(sequence=args.sequence, replay=args.replay or 0.0)
+    cfg.update(paraphrases=args.paraphrases or 0, fold_background=bool(args.fold_background))
     check_settings(cfg)
     flags.check_flags_act({k: v for k, v in vars(args).items() if v is not None and k in FLAG_HELP or k == "init_memory" and v},
                           cfg, args.no_eval)  # every flag given acts, or is refused
@@ -277,6 +285,13 @@ def check_stream_settings(cfg: dict) -> None:
     """--sequence K and --replay F, each problem in one sentence naming the fix."""
     k, share = cfg.get("sequence"), cfg.get("replay", 0.0)
     check_finite({"replay": share})
+    p = cfg.get("paraphrases", 0)
+    if p and not (cfg["task"] == "fictional" and 1 <= p <= tasks.MAX_PARAPHRASES):
+        raise SystemExit(f"error: --paraphrases must be 1 to {tasks.MAX_PARAPHRASES} and trains the fictional task's facts "
+                         f"only (--task mcq has --mcq-views); got {p} with --task {cfg['task']}.")
+    if cfg.get("fold_background") and not (k and cfg["method"] == "smf" and cfg["rule"] in ("tfidf", "kl")):
+        raise SystemExit("error: --fold-background adds each stage's reads to SMF's background statistics: give it with "
+                         "--sequence K, --method smf and --rule tfidf or kl, or drop it.")
     if k is None:
         if share:
             raise SystemExit("error: --replay replays earlier stages of a stream; give --sequence K (K >= 2) with it, or drop --replay.")
@@ -344,7 +359,7 @@ def protocol_limit(protocol: str, limit: int | None) -> int | None:
 
 # Settings added after some runs were made, with the value that those older runs used
 # in effect, so that an old run groups with a new one that has the same settings.
-ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0}
+ADDED_SETTINGS = {"row_step_cap": 0.0, "min_read_ratio": 0.0, "scale_lr": 0.0, "paraphrases": 0, "fold_background": False}
 
 
 def with_added_settings(cfg: dict) -> dict:

@@ -41,6 +41,18 @@ class BackgroundStats:
     def __init__(self, df: dict[int, torch.Tensor], total: dict[int, torch.Tensor], n_docs: int):
         self.df, self.total, self.n_docs = df, total, n_docs
 
+    def add(self, other: "BackgroundStats") -> None:
+        """Gain another set of counts, in place (the same layers): df and total reads add up, and
+        so do the documents. A stream with --fold-background adds each stage's reads
+        (fold_stage) so later stages rank the rows that earlier facts read as background; the
+        optimizer holds this object, so its next step ranks with the new counts."""
+        if set(other.df) != set(self.df):
+            raise ValueError(f"background statistics of layers {sorted(other.df)} cannot be added to those of {sorted(self.df)}.")
+        for i in self.df:
+            self.df[i] += other.df[i].to(self.df[i].device)
+            self.total[i] += other.total[i].to(self.total[i].device)
+        self.n_docs += other.n_docs
+
 
 @torch.no_grad()
 def collect_background(model, tokenizer, docs: list[str], max_length: int = 256, batch_size: int = 8, progress: bool = True) -> BackgroundStats:
@@ -69,6 +81,18 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
             # END SOLUTION
     model.train(was_training)
     return BackgroundStats(df, total, len(docs))
+
+
+def fold_stage(background: BackgroundStats, model, tokenizer, texts: list[str], max_length: int = 256,
+               batch_size: int = 8) -> BackgroundStats:
+    """A protecting background (train.py --fold-background; not in the SMF papers): after a
+    stage of a stream, read that stage's training texts with the model as it is now, one
+    document per text, and add their counts to `background` in place. TF-IDF and KL then see
+    the rows that the stage's facts read as rows "background text" reads, and rank them down
+    in later stages, so new facts are written elsewhere. Returns the stage's own counts."""
+    stage = collect_background(model, tokenizer, texts, max_length, batch_size, progress=False)
+    background.add(stage)
+    return stage
 
 
 # ---------------------------------------------------------------- 2. ranking

@@ -11,7 +11,8 @@ ships with the project (probes/), and none of it needs the network:
   four option texts as continuations of "Answer:" (the harness's multiple-choice `acc`).
   The base model scores near chance (25%) because the facts do not exist.
   `fictional_stages` cuts one larger invented world into K disjoint stages (train.py
-  --sequence K, docs/STREAM.md).
+  --sequence K, docs/STREAM.md). With `paraphrases` P (train.py --paraphrases) each fact is
+  trained in P seeded surface forms (PARAPHRASES) instead; the held-out questions stay.
   The answer line gives the option's text, not its letter: SmolLM2-135M cannot map a
   known answer to its letter (its letter accuracy on general-knowledge questions that it
   answers right as text is near chance; see README), so a letter task would measure
@@ -62,6 +63,73 @@ RELATIONS = {
                ["Which product does {e} sell abroad the most?", "What does {e} ship to other countries more than anything else?",
                 "Name the main export of {e}.", "What is {e} best known for selling abroad?"]),
 }
+# Paraphrased training (train.py --paraphrases P): each fact trained in P surface forms drawn
+# (seeded, per fact) from these templates instead of the three default texts, so that what the
+# model is trained on is the fact, not one sentence (the SMF paper trains every fact of its
+# stream in many paraphrases). Four kinds per relation: plain statements in several word
+# orders, the fact inside a short context sentence, a bare question with its answer, and a
+# multiple-choice question (options listed, answer text after "Answer:"). RELATIONS' two
+# statements and its training question are among them; its held-out questions are NOT: no
+# template here is one of RELATIONS' held-out questions (tests/test_paraphrases.py checks it).
+PARAPHRASES = {
+    "capital": {
+        "statement": ["The capital of {e} is {a}.", "{a} is the capital city of {e}.", "{e}'s capital is {a}.",
+                      "{e} has {a} as its capital.", "The capital city of {e} is called {a}."],
+        "context": ["Most visitors to {e} arrive first in {a}, the country's capital.",
+                    "For centuries {a} has been the capital of {e}, and its old market is famous.",
+                    "A travel guide to {e} begins with its capital, {a}."],
+        "bare": ["What city is the capital of {e}?", "{e} has its capital in which city?"],
+        "mcq": ["What is the capital of {e}?", "Which city is {e}'s capital?"],
+    },
+    "animal": {
+        "statement": ["The national animal of {e} is the {a}.", "The {a} is the national animal of {e}.",
+                      "{e}'s national animal is the {a}.", "{e} has the {a} as its national animal.",
+                      "The animal chosen as the national animal of {e} is the {a}."],
+        "context": ["On the flag of {e} you can see the {a}, its national animal.",
+                    "Children in {e} learn early that the {a} is their national animal.",
+                    "A coin from {e} shows the {a}, the country's national animal."],
+        "bare": ["What animal is the national animal of {e}?", "{e} has which national animal?"],
+        "mcq": ["What is the national animal of {e}?", "Which animal is {e}'s national animal?"],
+    },
+    "export": {
+        "statement": ["The main export of {e} is {a}.", "{e} mainly exports {a}.", "{e}'s main export is {a}.",
+                      "Most of what {e} exports is {a}.", "{a} is the main export of {e}."],
+        "context": ["Ships leaving the ports of {e} carry mostly {a}, its main export.",
+                    "The economy of {e} depends on {a}, which is its main export.",
+                    "Traders who deal with {e} know that its main export is {a}."],
+        "bare": ["What does {e} export the most?", "{e}'s main export is what?"],
+        "mcq": ["What is the main export of {e}?", "Which product is {e}'s main export?"],
+    },
+}
+PARAPHRASE_KINDS = ("statement", "mcq", "context", "bare")  # the order forms are taken in (see paraphrase_texts)
+MAX_PARAPHRASES = min(sum(len(v) for v in t.values()) for t in PARAPHRASES.values())  # 12
+
+
+def paraphrase_texts(rel: str, e: str, a: str, distract: list[str], p: int, seed: str) -> list[str]:
+    """P training texts of one fact (relation rel, entity e, answer a), seeded by `seed`: each
+    kind's templates in a seeded order, then taken kind by kind (statement, mcq, context, bare,
+    statement, ...) until P, so any P >= 2 has a statement and a question. A multiple-choice
+    form lists `distract` and the answer in a seeded order."""
+    if not 1 <= p <= MAX_PARAPHRASES:
+        raise ValueError(f"paraphrases must be 1 to {MAX_PARAPHRASES}, got {p}.")
+    rng = random.Random(seed)
+    pools = {k: rng.sample(PARAPHRASES[rel][k], len(PARAPHRASES[rel][k])) for k in PARAPHRASE_KINDS}
+    order = [pools[k][i] if i < len(pools[k]) else None for i in range(MAX_PARAPHRASES) for k in PARAPHRASE_KINDS]
+    kinds = [k for i in range(MAX_PARAPHRASES) for k in PARAPHRASE_KINDS]
+    picked = [(k, t) for k, t in zip(kinds, order) if t is not None][:p]
+    out = []
+    for kind, t in picked:
+        if kind == "mcq":
+            opts = distract + [a]
+            rng.shuffle(opts)
+            out.append(f"{mcq_prompt(t.format(e=e), opts)} {a}")
+        elif kind == "bare":
+            out.append(f"Question: {t.format(e=e)}\nAnswer: {a}")
+        else:
+            out.append(t.format(e=e, a=a))
+    return out
+
+
 # Dev facts, for choosing settings, come from other seeds than the reported (test) facts:
 # split "dev" with seed s uses the invented world of seed DEV_SEED + s.
 DEV_SEED = 1000
@@ -157,25 +225,32 @@ def _invent_world(rng: random.Random, n_countries: int) -> tuple[list[str], list
     return countries, capitals, rng.sample(ANIMALS, len(ANIMALS)), rng.sample(EXPORTS, len(EXPORTS))
 
 
-def _facts_and_items(rng: random.Random, facts: list[tuple[str, str, str]]) -> dict:
+def _facts_and_items(rng: random.Random, facts: list[tuple[str, str, str]], paraphrases: int = 0,
+                     para_seed: str = "") -> dict:
     """Training texts and held-out evaluation items of `facts` ((relation, country, answer)),
-    each question's distractors drawn from the answers of these facts only."""
+    each question's distractors drawn from the answers of these facts only. paraphrases P > 0:
+    each fact is trained in P surface forms (paraphrase_texts) instead of the default three
+    texts; the held-out items are the same either way (the forms come from their own seeded
+    generator, so `rng` makes the same draws)."""
     answers = {r: sorted({a for rr, _, a in facts if rr == r}) for r in RELATIONS}
     train, evals = [], []
-    for rel, e, a in facts:
+    for fact, (rel, e, a) in enumerate(facts):
         statements, q_train, q_eval = RELATIONS[rel]
         distract = rng.sample([x for x in answers[rel] if x != a], 3)
         # training: two statements and one MedMCQA-style question with its answer
-        train += [s.format(e=e, a=a) for s in statements]
         opts = distract + [a]
         rng.shuffle(opts)
-        train.append(f"{mcq_prompt(q_train.format(e=e), opts)} {a}")
+        if paraphrases:
+            train += paraphrase_texts(rel, e, a, distract, paraphrases, f"{para_seed}-{rel}-{e}")
+        else:
+            train += [s.format(e=e, a=a) for s in statements]
+            train.append(f"{mcq_prompt(q_train.format(e=e), opts)} {a}")
         # evaluation: each held-out phrasing, options in a fresh order
         for qe in q_eval:
             choices = distract + [a]
             rng.shuffle(choices)
             q = qe.format(e=e)
-            evals.append({"question": q, "choices": choices, "gold": choices.index(a), "fact": len(train) // 3 - 1,
+            evals.append({"question": q, "choices": choices, "gold": choices.index(a), "fact": fact,
                           "prompt": mcq_prompt(q, choices),
                           "seen_prompt": mcq_prompt(q_train.format(e=e), choices)})
     return {"train": train, "eval": evals, "facts": facts}
@@ -192,7 +267,7 @@ def _country_facts(countries, capitals, animals, exports, first: int = 0) -> lis
     return facts
 
 
-def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -> dict:
+def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test", paraphrases: int = 0) -> dict:
     """The offline default's task. Returns {"train": [text], "eval": [item], "facts": [...]}.
     split "dev" gives the facts used to choose settings (another invented world, see DEV_SEED).
 
@@ -202,10 +277,10 @@ def fictional_facts(n_countries: int = 20, seed: int = 0, split: str = "test") -
     _check_world(n_countries, split)
     rng = random.Random(seed + DEV_SEED if split == "dev" else seed)
     countries, capitals, animals, exports = _invent_world(rng, n_countries)
-    return _facts_and_items(rng, _country_facts(countries, capitals, animals, exports))
+    return _facts_and_items(rng, _country_facts(countries, capitals, animals, exports), paraphrases, f"{split}-{seed}")
 
 
-def fictional_stages(n_countries: int, k: int, seed: int = 0, split: str = "test") -> list[dict]:
+def fictional_stages(n_countries: int, k: int, seed: int = 0, split: str = "test", paraphrases: int = 0) -> list[dict]:
     """A stream of k disjoint fictional tasks (train.py --sequence k), each in
     fictional_facts' form. k * n_countries countries (and as many capitals) are invented once
     for (seed, split) and cut into k consecutive groups of n_countries: stage s trains and is
@@ -222,7 +297,7 @@ def fictional_stages(n_countries: int, k: int, seed: int = 0, split: str = "test
     for s in range(k):
         part = slice(s * n_countries, (s + 1) * n_countries)
         facts = _country_facts(countries[part], capitals[part], animals, exports, first=s * n_countries)
-        stages.append(_facts_and_items(rng, facts))
+        stages.append(_facts_and_items(rng, facts, paraphrases, f"{split}-{seed}-stage{s}"))
     return stages
 
 

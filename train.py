@@ -358,9 +358,19 @@ def train(cfg: dict, work: Path, device, progress: bool = True, group=None):
                     if stop:
                         raise KeyboardInterrupt
             save_state(first + steps, s)  # kept until results.json is written, so --resume can finish an evaluation
-        if stream and len(evals) < s + 2:
-            eval.add_stream_row(work, evals, lambda: eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, first + steps)
+        if stream:
+            after_stage(model, tok, cfg, work, evals, extras.get("background"), s, first + steps)
     return model, tok, log, opt.moved if cfg["method"] == "smf" else {}
+
+
+def after_stage(model, tok, cfg: dict, work: Path, evals: list[dict], background, s: int, step: int) -> None:
+    """A stream's stage s is trained: with --fold-background its reads join SMF's background
+    statistics (checkpoints.fold_background; resumed runs reload them); then every stage is
+    evaluated once (stream.json row s + 1)."""
+    if cfg.get("fold_background") and s + 1 < cfg["sequence"]:
+        checkpoints.fold_background(model, tok, data.stage_examples(cfg)[s], background, cfg, work, s + 1)
+    if len(evals) < s + 2:
+        eval.add_stream_row(work, evals, lambda: eval.stream_suite(model, tok, cfg, cfg["eval_limit"]), s + 1, step)
 
 
 # ---------------------------------------------------------------- the command line

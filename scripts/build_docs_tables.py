@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import compare
 import eval  # noqa: E402  (the project's root on the path first)
+import numpy as np  # noqa: E402
 
 R = "results/"
 CMP_T, CMP_D, SAT_T, SAT_D = R + "comparison/test/", R + "comparison/dev/", R + "saturation/test/", R + "saturation/dev/"
@@ -42,8 +43,19 @@ THEN_DEV = CAP + "smf-dev-lr4000-cap5-st60-s*"  # top-t 2000, lr 4000, cap 5
 PRESET_TEST = ROB + "smf-test-lr8000-cap5-topt1000-st60-s*"
 THEN_TEST = ROB + "smf-test-lr4000-cap5-st60-s*"
 
+MD, MT = R + "stream/matched/dev/", R + "stream/matched/test/"  # the stream at matched learning (PROTOCOL.md there)
 # name -> kind and rows (label, globs); "groups": one row per label (its runs must be one setting)
 TABLES: dict[str, dict] = {
+    "stream-matched-dev": {"kind": "stream", "boot": "items", "rows": [  # the amended dev grid (PROTOCOL.md), finished runs
+        ("SMF lr 8000 (preset), fixed background", [MD + "smf-s0"]),
+        ("SMF lr 8000, background folded after each stage", [MD + "smf-fold-s0"]),
+        ("full lr 3e-5", [MD + "full-lr3e-5-s0"]),
+        ("LoRA lr 1e-3 (preset)", [MD + "lora-lr1e-3-s0"])]},
+    "stream-matched-dev-rows": {"kind": "stream-rows", "rows": [  # every evaluation row made, stopped runs too
+        ("SMF lr 8000, fixed background", MD + "smf-s0"),
+        ("SMF lr 8000, background folded after each stage", MD + "smf-fold-s0"),
+        ("full lr 3e-5 (stopped after two stages, PROTOCOL.md)", MD + "full-lr3e-5-s0-stopped"),
+        ("LoRA lr 1e-3 (stopped by the deadline)", MD + "lora-lr1e-3-s0-stopped")]},
     "comparison-test": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "seeds-items", "part": 0},
     "comparison-test-items": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "items", "part": 0},
     "comparison-test-matched": {"kind": "compare", "runs": [CMP_T + "*"], "boot": "items", "part": 1,
@@ -279,7 +291,83 @@ def harness_table(spec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-BUILDERS = {"groups": groups_table, "compare": compare_table, "seeds": seeds_table, "harness": harness_table}
+def stream_table(spec: dict) -> str:
+    """Streams (train.py --sequence), one row per setting (its runs: one per seed): L, the mean
+    accuracy on each stage just after learning it; ACC, BWT, average forgetting; stage 1 just
+    after it was learned and at the end, and the share of its gain over the base model kept;
+    the probes' drift after the last stage. eval.summarize_stream's intervals (items, or seeds
+    then items); L's interval the same way."""
+    from stats import bootstrap_columns
+
+    def cell(x, f="{:.3f}"):
+        return f"{f.format(x['value'])} [{f.format(x['ci'][0])}, {f.format(x['ci'][1])}]"
+
+    boot = spec.get("boot", "items")
+    head = ["setting", "seeds", "L (just after learning)", "ACC", "BWT", "avg forgetting", "stage 1: base / after it / end",
+            "stage-1 gain kept", "WikiText % at the end", "world pts lost", "gk pts lost"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    note = None
+    for label, patterns in spec["rows"]:
+        found = sorted({p for pat in patterns for p in glob(str(ROOT / pat))})
+        runs = eval._read_results(found) if found else []
+        if not runs:  # a run of the protocol's grid that was not made (or did not finish)
+            lines.append(f"| {label} | not run | " + " | ".join([""] * (len(head) - 2)) + " |")
+            continue
+        sm = eval.summarize_stream(runs, 2000, boot)
+
+        cols = [eval.stream_columns(r) for r in runs]
+
+        def diag(m):
+            return float(np.mean([m[s + 1, s] for s in range(m.shape[1])]))
+
+        Rs = [np.array(r["R"]) for r in runs]
+        L = {"value": float(np.mean([diag(R) for R in Rs])),
+             "ci": bootstrap_columns(cols, lambda ms: float(np.mean([diag(m) for m in ms])), 2000, boot == "seeds-items")}
+        R = np.array(sm["R"])
+        gain = R[1, 0] - R[0, 0]
+        kept = f"{(R[-1, 0] - R[0, 0]) / gain:.0%}" if gain > 0 else "no gain"
+        p = sm["probes"]
+        lines.append("| " + " | ".join([
+            label, ",".join(map(str, sm["seeds"])), cell(L), cell(sm["acc"]), cell(sm["bwt"], "{:+.3f}"),
+            cell(sm["avg_forgetting"], "{:+.3f}"), f"{R[0, 0]:.3f} / {R[1, 0]:.3f} / {cell(sm['retention_stage1'][-1])}", kept,
+            cell(p["wiki_ppl"][-1], "{:+.1f}"), cell(p["world_acc"][-1], "{:+.1f}"), cell(p["gk_acc"][-1], "{:+.1f}")]) + " |")
+        note = note or (runs[0], sm)
+    if note:
+        r, sm = note
+        n = r["stages"][0]["n"]
+        over = "items" if boot == "items" else "seeds, then items within each seed"
+        lines += ["", f"*{sm['sequence']} stages, {sm['n_items'][0]} held-out questions per stage; probes: {n['world']} world "
+                      f"facts, {n['gk']} general-knowledge items, {n['wiki_docs']} WikiText documents; {r['split']} split; "
+                      f"95% bootstrap intervals over {over} (2,000 draws). Stage-1 gain kept: (R[K,1] - R[0,1]) / "
+                      "(R[1,1] - R[0,1]) of the mean matrix. Probes: perplexity change in %, accuracy points lost.*"]
+    return "\n".join(lines) + "\n"
+
+
+def stream_rows_table(spec: dict) -> str:
+    """The evaluation rows a stream has made (its stream.json), finished or not: one line per
+    row (base model, then after each trained stage) with every stage's held-out accuracy and the
+    probes, as train.py printed them. For runs stopped before their last stage."""
+    lines = []
+    for label, path in spec["rows"]:
+        f = ROOT / path / "stream.json"
+        if not f.is_file():
+            lines += [f"*{label}: not run.*", ""]
+            continue
+        rows = json.loads(f.read_text())
+        K = len(rows[0]["task_acc"])
+        head = ["after", *(f"stage {j + 1}" for j in range(K)), "wiki_ppl", "world_acc", "gk_acc"]
+        lines += [f"*{label}* (`{path}/stream.json`, {len(rows) - 1} of {K} stages evaluated)", "",
+                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in rows:
+            name = "base" if r["after_stage"] == 0 else f"stage {r['after_stage']}"
+            lines.append("| " + " | ".join([name, *(f"{a:.3f}" for a in r["task_acc"]), f"{r['wiki_ppl']:.3f}",
+                                            f"{r['world_acc']:.3f}", f"{r['gk_acc']:.3f}"]) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+BUILDERS = {"stream-rows": stream_rows_table, "groups": groups_table, "compare": compare_table, "seeds": seeds_table, "harness": harness_table,
+            "stream": stream_table}
 
 
 def build(name: str) -> str:

@@ -47,3 +47,20 @@ def test_check_mode_catches_a_changed_number(tmp_path, monkeypatch):
 def test_a_row_must_be_one_setting():
     with pytest.raises(SystemExit, match="not one"):
         B._summary([B.ROB + "smf-test-lr8000-cap5-*-st60-s0"])
+
+
+def test_stream_table_gives_the_published_stream_figures():
+    """The stream kind (one row per setting) on the earlier test streams: SMF's ACC, stage 1 at
+    the end and WikiText drift as docs/STREAM.md gives them, and L = mean R[s, s] by hand."""
+    import json
+
+    import numpy as np
+
+    table = B.stream_table({"boot": "seeds-items", "rows": [("smf", ["results/stream/test/smf-s10*"]),
+                                                             ("absent", ["results/stream/test/nothing-*"])]})
+    row = table.splitlines()[2]
+    Rs = [np.array(json.loads((ROOT / f"results/stream/test/smf-s{s}/results.json").read_text())["R"]) for s in (100, 101)]
+    L = np.mean([np.mean([R[s + 1, s] for s in range(5)]) for R in Rs])
+    assert row.startswith(f"| smf | 100,101 | {L:.3f} [") and "| 0.469 [0.414, 0.522] |" in row
+    assert "/ 0.382 [0.299, 0.472] |" in row and "| +0.5 [-0.9, +2.0] |" in row and "| 27% |" in row
+    assert table.splitlines()[3].startswith("| absent | not run |")
