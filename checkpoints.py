@@ -30,6 +30,7 @@ from safetensors.torch import save_file
 
 import common
 import data
+import inputs
 from common import atomic_path
 from memory import MemoryConfig, ProductKeyMemory, attach_memory, fresh_memories, memory_layers
 from smf_mini import BackgroundStats
