@@ -30,10 +30,11 @@ from safetensors.torch import save_file
 
 import common
 import data
+import inputs
 import progress as progress_  # timed phases (`progress` is the bars flag here)
+import smf_mini
 from common import atomic_path
 from memory import MemoryConfig, ProductKeyMemory, attach_memory, fresh_memories, memory_layers
-import smf_mini
 from smf_mini import BackgroundStats
 
 

@@ -328,7 +328,7 @@ def load_run(run_dir, device="cpu"):
     return model.eval(), tok, cfg
 
 
-def check_run(run_dir) -> dict:
+def check_run(run_dir, reevaluate: bool = False) -> dict:
     """A finished run folder checked whole before anything loads (config.json, the base
     model's folder, the checkpoint in its method's form, rows.json); returns its config."""
     run_dir = Path(run_dir)
@@ -347,6 +347,10 @@ def check_run(run_dir) -> dict:
         cfg = inputs.run_config(run_dir)  # a regular file holding an object with a known method
     except inputs.InputError as e:
         raise SystemExit(f"error: {e}".replace("is damaged (not valid JSON)", "is not valid JSON (a damaged file)")) from None
+    if reevaluate and cfg.get("sequence"):  # said before the model is looked at
+        reevaluate_run(argparse.Namespace(run=[str(run_dir)]), None, None)
+    if not os.path.lexists(run_dir / inputs.RUN_CHECKPOINT[cfg["method"]]):
+        raise SystemExit(f"error: {run_dir} has no checkpoint ({inputs.RUN_CHECKPOINT[cfg['method']]} is missing); the run did not finish.")
     d_model = None if cfg["method"] == "full" else int(settings.model_config(cfg["model"]).hidden_size)
     inputs.check(inputs.run_checkpoint, run_dir, cfg, d_model)  # whole, and made for this model's width
     return cfg
@@ -560,7 +564,7 @@ def main(argv=None) -> int:
     if a.lm_eval is not None or a.lm_eval_include is not None or (a.plot is not None and not a.compare):
         return run_only(a)  # a standard benchmark on one run, or one run as a picture
     which = check_args(a)
-    run_cfg = check_run(a.run[0]) if a.run and not a.compare and not a.model else None  # whole, before anything loads
+    run_cfg = check_run(a.run[0], not a.ask) if a.run and not a.compare and not a.model else None  # whole, before anything loads
     protocol = None if a.compare else a.protocol or (default_protocol(run_cfg) if run_cfg else "tiny")
     flags.check_eval_flags(a, vars(parser.parse_args([])), protocol, (run_cfg or {}).get("task"))  # each flag acts or is refused
     if a.compare:

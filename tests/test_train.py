@@ -36,7 +36,7 @@ def applicable(flags: list[str]) -> list[str]:
     method, task = last("--method", "smf"), last("--task", "fictional")
     drop = set()
     if method != "smf":
-        drop |= {"--top-t", "--background-docs"}
+        drop |= {"--top-t", "--background-docs", "--rule"}
     if method not in ("smf", "retrofit") or "--init-memory" in flags:
         drop |= {"--memory-layers", "--memory-slots", "--memory-topk", "--memory-key-dim"}
     if task != "fictional":
@@ -440,7 +440,7 @@ def test_target_loss_and_gradients_equal_the_full_logits_reference(method):
     torch.manual_seed(0)
     model = common.tiny_random_model("llama", vocab_size=len(tok))
     flags = ["--method", method, "--rule", "tf", "--memory-layers", "1", "--memory-slots", "64", "--memory-topk", "4"]
-    cfg = train.resolve_config(train.build_parser().parse_args(flags))
+    cfg = train.resolve_config(train.build_parser().parse_args(applicable(flags) if method in ("lora", "full") else flags))
     model, opt, _ = train.setup_method(model, tok, cfg, torch.device("cpu"), progress=False)
     for mem in __import__("memory").memory_layers(model).values():
         torch.nn.init.normal_(mem.values.weight)
