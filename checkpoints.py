@@ -256,9 +256,9 @@ def cached_background(model, tok, cfg: dict, group, progress: bool = True) -> Ba
     if cfg.get("init_memory"):
         h.update(data.init_memory_file(cfg).read_bytes())
     path = common.cache_dir() / "background" / f"{h.hexdigest()[:16]}.safetensors"
-    if group.broadcast(path.exists()):  # the main process decides for all
-        return load_background(str(path), next(model.parameters()).device)
-    with progress_.phase("background pass"):  # a bar over its batches, then one timed line
+    with progress_.phase("background pass"):  # read from the cache, or a bar over its batches; then one timed line
+        if group.broadcast(path.exists()):  # the main process decides for all
+            return load_background(str(path), next(model.parameters()).device)
         bg = group.collect_background(model, tok, docs, cfg["background_max_length"], 8, progress)
     if group.main:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -83,8 +83,7 @@ def collect_background(model, tokenizer, docs: list[str], max_length: int = 256,
     return BackgroundStats(df, total, len(docs))
 
 
-def fold_stage(background: BackgroundStats, model, tokenizer, texts: list[str], max_length: int = 256,
-               batch_size: int = 8) -> BackgroundStats:
+def fold_stage(background: BackgroundStats, model, tokenizer, texts: list[str], max_length: int = 256, batch_size: int = 8):
     """A protecting background (train.py --fold-background; not in the SMF papers): after a
     stage of a stream, read that stage's training texts with the model as it is now, one
     document per text, and add their counts to `background` in place. TF-IDF and KL then see

@@ -295,7 +295,7 @@ def stream_table(spec: dict) -> str:
     """Streams (train.py --sequence), one row per setting (its runs: one per seed): L, the mean
     accuracy on each stage just after learning it; ACC, BWT, average forgetting; stage 1 just
     after it was learned and at the end, and the share of its gain over the base model kept;
-    the probes' drift after the last stage. eval.summarize_stream's intervals (items, or seeds
+    the probes' drift after the last stage. compare.summarize_stream's intervals (items, or seeds
     then items); L's interval the same way."""
     from stats import bootstrap_columns
 
@@ -309,13 +309,13 @@ def stream_table(spec: dict) -> str:
     note = None
     for label, patterns in spec["rows"]:
         found = sorted({p for pat in patterns for p in glob(str(ROOT / pat))})
-        runs = eval._read_results(found) if found else []
+        runs = compare._read_results(found) if found else []
         if not runs:  # a run of the protocol's grid that was not made (or did not finish)
             lines.append(f"| {label} | not run | " + " | ".join([""] * (len(head) - 2)) + " |")
             continue
-        sm = eval.summarize_stream(runs, 2000, boot)
+        sm = compare.summarize_stream(runs, 2000, boot)
 
-        cols = [eval.stream_columns(r) for r in runs]
+        cols = [compare.stream_columns(r) for r in runs]
 
         def diag(m):
             return float(np.mean([m[s + 1, s] for s in range(m.shape[1])]))

@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import checkpoints
 import memory
 import smf_mini
 import train
@@ -67,9 +68,9 @@ def test_stream_with_fold_grows_the_background_and_resumes_bit_identical(tmp_pat
     cfg = json.loads((a / "config.json").read_text())
     assert cfg["fold_background"] is True
     # one grown background per stage but the last: 8 background documents + each stage's 36 texts
-    g1, g2 = (smf_mini.BackgroundStats.load(str(a / f"background-stage{s}.safetensors")) for s in (1, 2))
+    g1, g2 = (checkpoints.load_background(str(a / f"background-stage{s}.safetensors")) for s in (1, 2))
     assert not (a / "background-stage3.safetensors").exists()
-    fixed = smf_mini.BackgroundStats.load(str(a / "background.safetensors"))
+    fixed = checkpoints.load_background(str(a / "background.safetensors"))
     assert (fixed.n_docs, g1.n_docs, g2.n_docs) == (8, 44, 80)
     assert all(bool((g2.total[i] >= g1.total[i]).all()) and bool((g1.total[i] >= fixed.total[i]).all()) for i in fixed.total)
     assert all(float(g1.total[i].sum() - fixed.total[i].sum()) > 0 for i in fixed.total)

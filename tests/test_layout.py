@@ -13,7 +13,7 @@ LAYER = {"inputs": -1, "flags": 0, "progress": 0, "common": 0, "tasks": 0, "stat
 METHOD_FILES = ("memory", "smf_mini", "train")
 METHOD_PATH_LINES = 1150
 FILE_LINES = 600  # every other top-level file (eval.py, the largest, ~600 with --lm-eval and --plot); tasks.py, mostly word lists and templates (data tables), excepted
-DATA_TABLE_FILES = {"tasks": 700}
+DATA_TABLE_FILES = {"tasks": 800}  # word lists, relation and paraphrase templates
 
 
 def line_count(module: str) -> int:
